@@ -1,0 +1,1 @@
+"""Klipstar: the Chalice app's library (HTTP layer, data layer, engine, pipeline, local runtime)."""

@@ -1,0 +1,286 @@
+"""PynamoDB models: one table per entity, with the indexes the API's list/lookup paths need (no scans).
+
+Tenancy: every row a caller can reach carries `tenant` = "<account_id>#<mode>" (mode is live or test),
+so ks_test_ keys and ks_live_ keys see separate data. Reads check the tenant and answer 404 otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from ..settings import get_settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def tenant_of(account_id: str, mode: str) -> str:
+    return f"{account_id}#{mode}"
+
+
+def _meta(table: str) -> type:
+    """A Meta class for `table` under the configured prefix, region and endpoint."""
+    settings = get_settings()
+    attrs: dict[str, Any] = {
+        "table_name": f"{settings.table_prefix}{table}",
+        "region": settings.aws_region,
+        "billing_mode": "PAY_PER_REQUEST",
+    }
+    if settings.dynamodb_endpoint_url:
+        attrs["host"] = settings.dynamodb_endpoint_url
+    return type("Meta", (), attrs)
+
+
+def _index_meta(name: str) -> type:
+    return type("Meta", (), {"index_name": name, "projection": AllProjection()})
+
+
+# --- accounts and keys ---------------------------------------------------------------------------
+
+
+class Account(Model):
+    Meta = _meta("accounts")
+    account_id = UnicodeAttribute(hash_key=True)
+    plan = UnicodeAttribute(default="spark")  # spark | creator | studio
+    webhook_secret = UnicodeAttribute()  # per-account signing secret ("whsec_…")
+    created_at = UTCDateTimeAttribute(default=utcnow)
+
+
+class KeysByAccountIndex(GlobalSecondaryIndex["ApiKey"]):
+    Meta = _index_meta("by-account")
+    account_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ApiKey(Model):
+    """Only HMAC-SHA256(pepper, key) is stored; the key itself is shown once at creation."""
+
+    Meta = _meta("api-keys")
+    key_hash = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute()  # "key_…", safe to show
+    prefix = UnicodeAttribute()  # e.g. "ks_live_ab12" for display
+    account_id = UnicodeAttribute()
+    mode = UnicodeAttribute()  # live | test
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    revoked_at = UTCDateTimeAttribute(null=True)
+    by_account = KeysByAccountIndex()
+
+
+# --- projects and clips --------------------------------------------------------------------------
+
+
+class ProjectsByTenantIndex(GlobalSecondaryIndex["Project"]):
+    Meta = _index_meta("by-tenant")
+    tenant = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ErrorMap(MapAttribute):
+    code = UnicodeAttribute()
+    message = UnicodeAttribute()
+
+
+class Project(Model):
+    Meta = _meta("projects")
+    project_id = UnicodeAttribute(hash_key=True)  # "proj_…"
+    tenant = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="processing")  # processing | completed | failed
+    stage = UnicodeAttribute(default="queued")  # queued|ingesting|transcribing|scoring|rendering|completed|failed
+    progress = NumberAttribute(default=0)  # 0-100
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    updated_at = UTCDateTimeAttribute(default=utcnow)
+    completed_at = UTCDateTimeAttribute(null=True)
+    # request fields
+    video_url = UnicodeAttribute(null=True)
+    upload_id = UnicodeAttribute(null=True)
+    max_clips = NumberAttribute(default=10)
+    caption_style = UnicodeAttribute(default="karaoke")
+    platforms = ListAttribute(of=UnicodeAttribute, default=list)
+    min_duration = NumberAttribute(default=15)
+    max_duration = NumberAttribute(default=60)
+    language = UnicodeAttribute(null=True)
+    webhook_url = UnicodeAttribute(null=True)
+    metadata = JSONAttribute(default=dict)
+    # pipeline state
+    execution_arn = UnicodeAttribute(null=True)
+    source_key = UnicodeAttribute(null=True)  # object key of the ingested source
+    transcript_key = UnicodeAttribute(null=True)
+    media = JSONAttribute(null=True)  # MediaInfo.to_dict() (without the local path)
+    source_seconds = NumberAttribute(null=True)
+    slot_released = BooleanAttribute(default=False)  # concurrency slot given back exactly once
+    error = ErrorMap(null=True)
+    by_tenant = ProjectsByTenantIndex()
+
+
+class ClipsByProjectIndex(GlobalSecondaryIndex["Clip"]):
+    Meta = _index_meta("by-project")
+    project_id = UnicodeAttribute(hash_key=True)
+    rank = NumberAttribute(range_key=True)
+
+
+class Clip(Model):
+    Meta = _meta("clips")
+    clip_id = UnicodeAttribute(hash_key=True)  # "clip_…"
+    project_id = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    rank = NumberAttribute()  # 0-based order in the project (by virality, prompt clips after)
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    hashtags = ListAttribute(of=UnicodeAttribute, default=list)
+    virality_score = NumberAttribute()
+    sub_scores = JSONAttribute(default=dict)
+    reason = UnicodeAttribute(default="")
+    start = NumberAttribute()
+    end = NumberAttribute()
+    duration_seconds = NumberAttribute()
+    transcript = JSONAttribute(default=dict)  # {"text": ..., "words": [...]} in clip seconds
+    # platform name -> {"width", "height", "key"}; keys are object keys, never URLs
+    renditions = JSONAttribute(default=dict)
+    thumbnail_key = UnicodeAttribute(null=True)
+    prompt_job_id = UnicodeAttribute(null=True)
+    prompt = UnicodeAttribute(null=True)
+    relevance = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    by_project = ClipsByProjectIndex()
+
+
+class PromptJobsByProjectIndex(GlobalSecondaryIndex["PromptJob"]):
+    Meta = _index_meta("by-project")
+    project_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class PromptJob(Model):
+    Meta = _meta("prompt-jobs")
+    job_id = UnicodeAttribute(hash_key=True)  # "pj_…"
+    project_id = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    prompt = UnicodeAttribute()
+    max_clips = NumberAttribute(default=3)
+    status = UnicodeAttribute(default="processing")  # processing | completed | failed
+    clip_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    reason = UnicodeAttribute(null=True)  # why zero clips, when so
+    error = ErrorMap(null=True)
+    execution_arn = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    by_project = PromptJobsByProjectIndex()
+
+
+# --- publishing ------------------------------------------------------------------------------------
+
+
+class PublicationsByClipIndex(GlobalSecondaryIndex["Publication"]):
+    Meta = _index_meta("by-clip")
+    clip_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Publication(Model):
+    Meta = _meta("publications")
+    publication_id = UnicodeAttribute(hash_key=True)  # "pub_…"
+    clip_id = UnicodeAttribute()
+    project_id = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    account_id = UnicodeAttribute()  # the social account ("sa_…")
+    title = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    privacy = UnicodeAttribute(default="public")
+    schedule_at = UTCDateTimeAttribute(null=True)
+    status = UnicodeAttribute(default="queued")  # queued | uploading | processing | published | failed
+    post_id = UnicodeAttribute(null=True)
+    post_url = UnicodeAttribute(null=True)
+    error = ErrorMap(null=True)
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    updated_at = UTCDateTimeAttribute(default=utcnow)
+    by_clip = PublicationsByClipIndex()
+
+
+class SocialAccountsByTenantIndex(GlobalSecondaryIndex["SocialAccount"]):
+    Meta = _index_meta("by-tenant")
+    tenant = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SocialAccount(Model):
+    """A connected platform account; tokens are stored only as envelope-encrypted blobs."""
+
+    Meta = _meta("social-accounts")
+    social_account_id = UnicodeAttribute(hash_key=True)  # "sa_…"
+    tenant = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    display_name = UnicodeAttribute(default="")
+    encrypted_tokens = UnicodeAttribute()  # base64 envelope: {access_token, refresh_token, expires_at, ...}
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    by_tenant = SocialAccountsByTenantIndex()
+
+
+# --- rate limits, webhooks -------------------------------------------------------------------------
+
+
+class RateCounter(Model):
+    """Atomic counters: "<account>#min#<window>", "<account>#hour#<window>", "<account>#concurrent"."""
+
+    Meta = _meta("rate-counters")
+    counter_key = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
+class DeliveriesByProjectIndex(GlobalSecondaryIndex["WebhookDelivery"]):
+    Meta = _index_meta("by-project")
+    project_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class WebhookDelivery(Model):
+    """One event to one URL, with every attempt made."""
+
+    Meta = _meta("webhook-deliveries")
+    event_id = UnicodeAttribute(hash_key=True)  # "evt_…"
+    tenant = UnicodeAttribute()
+    project_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    url = UnicodeAttribute()
+    payload = JSONAttribute()
+    status = UnicodeAttribute(default="pending")  # pending | delivered | failed
+    attempts = ListAttribute(of=MapAttribute, default=list)  # {at, status_code, latency_ms, error}
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    expires_at = TTLAttribute(null=True)
+    by_project = DeliveriesByProjectIndex()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    Account,
+    ApiKey,
+    Project,
+    Clip,
+    PromptJob,
+    Publication,
+    SocialAccount,
+    RateCounter,
+    WebhookDelivery,
+)
+
+
+def create_tables() -> None:
+    """Create every table (local mode and tests; on AWS the template creates them)."""
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=True)

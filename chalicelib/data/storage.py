@@ -1,0 +1,143 @@
+"""Object storage on S3 or any S3-compatible store (Cloudflare R2 in production) through boto3.
+
+Objects live under per-tenant prefixes and are never public; callers get SigV4 presigned URLs.
+Key layout (one function per kind of key below, so no caller builds keys by hand):
+
+    accounts/<account>/<mode>/uploads/<upload_id>/<filename>
+    accounts/<account>/<mode>/projects/<project_id>/source/<filename>
+    accounts/<account>/<mode>/projects/<project_id>/transcript.json
+    accounts/<account>/<mode>/projects/<project_id>/work/<name>          (stage outputs)
+    accounts/<account>/<mode>/projects/<project_id>/clips/<clip_id>/<W>x<H>.mp4
+    accounts/<account>/<mode>/projects/<project_id>/clips/<clip_id>/thumbnail.jpg
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from ..settings import get_settings
+
+
+def tenant_prefix(tenant: str) -> str:
+    account_id, mode = tenant.split("#", 1)
+    return f"accounts/{account_id}/{mode}/"
+
+
+def upload_key(tenant: str, upload_id: str, filename: str) -> str:
+    return f"{tenant_prefix(tenant)}uploads/{upload_id}/{Path(filename).name}"
+
+
+def project_prefix(tenant: str, project_id: str) -> str:
+    return f"{tenant_prefix(tenant)}projects/{project_id}/"
+
+
+def source_key(tenant: str, project_id: str, filename: str) -> str:
+    return f"{project_prefix(tenant, project_id)}source/{Path(filename).name}"
+
+
+def transcript_key(tenant: str, project_id: str) -> str:
+    return f"{project_prefix(tenant, project_id)}transcript.json"
+
+
+def work_key(tenant: str, project_id: str, name: str) -> str:
+    return f"{project_prefix(tenant, project_id)}work/{name}"
+
+
+def clip_video_key(tenant: str, project_id: str, clip_id: str, width: int, height: int) -> str:
+    return f"{project_prefix(tenant, project_id)}clips/{clip_id}/{width}x{height}.mp4"
+
+
+def clip_thumbnail_key(tenant: str, project_id: str, clip_id: str) -> str:
+    return f"{project_prefix(tenant, project_id)}clips/{clip_id}/thumbnail.jpg"
+
+
+@functools.lru_cache(maxsize=1)
+def s3_client() -> Any:
+    """The boto3 S3 client for the configured endpoint (lazy, cached)."""
+    settings = get_settings()
+    kwargs: dict[str, Any] = {
+        "region_name": settings.s3_region if settings.s3_endpoint_url else settings.aws_region,
+        "config": Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    }
+    if settings.s3_endpoint_url:
+        kwargs["endpoint_url"] = settings.s3_endpoint_url
+    if settings.s3_access_key_id:
+        kwargs["aws_access_key_id"] = settings.s3_access_key_id
+        kwargs["aws_secret_access_key"] = settings.s3_secret_access_key
+    return boto3.client("s3", **kwargs)
+
+
+def bucket() -> str:
+    return get_settings().bucket
+
+
+def put_file(key: str, path: str | Path, content_type: str | None = None) -> None:
+    extra = {"ContentType": content_type} if content_type else None
+    s3_client().upload_file(str(path), bucket(), key, ExtraArgs=extra)
+
+
+def get_file(key: str, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    s3_client().download_file(bucket(), key, str(path))
+    return path
+
+
+def put_json(key: str, data: Any) -> None:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    s3_client().put_object(Bucket=bucket(), Key=key, Body=body, ContentType="application/json")
+
+
+def get_json(key: str) -> Any:
+    return json.loads(s3_client().get_object(Bucket=bucket(), Key=key)["Body"].read())
+
+
+def exists(key: str) -> bool:
+    try:
+        s3_client().head_object(Bucket=bucket(), Key=key)
+    except s3_client().exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            return False
+        raise
+    return True
+
+
+def presign_get(key: str, expires_in: int | None = None, filename: str | None = None) -> str:
+    params: dict[str, Any] = {"Bucket": bucket(), "Key": key}
+    if filename:
+        params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+    return s3_client().generate_presigned_url(
+        "get_object", Params=params, ExpiresIn=expires_in or get_settings().presign_expiry_seconds
+    )
+
+
+def presign_put(key: str, content_type: str, expires_in: int | None = None) -> str:
+    return s3_client().generate_presigned_url(
+        "put_object",
+        Params={"Bucket": bucket(), "Key": key, "ContentType": content_type},
+        ExpiresIn=expires_in or get_settings().presign_expiry_seconds,
+    )
+
+
+def delete_prefix(prefix: str) -> int:
+    """Delete every object under `prefix`; returns how many were deleted."""
+    client = s3_client()
+    deleted = 0
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket(), Prefix=prefix):
+        objects = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if objects:
+            client.delete_objects(Bucket=bucket(), Delete={"Objects": objects, "Quiet": True})
+            deleted += len(objects)
+    return deleted
+
+
+def list_keys(prefix: str) -> list[str]:
+    paginator = s3_client().get_paginator("list_objects_v2")
+    return [obj["Key"] for page in paginator.paginate(Bucket=bucket(), Prefix=prefix) for obj in page.get("Contents", [])]

