@@ -72,6 +72,13 @@ class Transcript:
     def words_between(self, start: float, end: float) -> list[Word]:
         return [w for w in self.words if w.start >= start - 1e-6 and w.end <= end + 1e-6]
 
+    def clip_words(self, start: float, end: float) -> list[Word]:
+        """The words inside [start, end], re-timed to clip seconds (0 = start)."""
+        return [
+            Word(w.text.strip(), round(w.start - start, 3), round(w.end - start, 3), w.probability)
+            for w in self.words_between(start, end)
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {"language": self.language, "duration": self.duration, "words": [w.to_dict() for w in self.words]}
 

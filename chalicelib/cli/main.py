@@ -1,0 +1,160 @@
+"""The `klipstar` command: clip a video locally, manage API keys, run the local service."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..engine.errors import EngineError
+from ..settings import get_settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CliError(Exception):
+    """A user-facing problem: printed as one line, exit status `status`."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
+    """A plain-text table of `rows` with (key, header) columns."""
+    cells = [[str(row.get(key, "")) for key, _ in columns] for row in rows]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, (_, h) in enumerate(columns)]
+    lines = ["  ".join(h.ljust(w) for (_, h), w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+CLIP_COLUMNS = [
+    ("rank", "#"),
+    ("virality_score", "score"),
+    ("duration_seconds", "secs"),
+    ("title", "title"),
+    ("download_url", "file"),
+]
+
+
+def _tqdm_progress(enabled: bool) -> Callable[[str, int, int], None]:
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not enabled:
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=f"{stage:<10}", unit="step", file=sys.stderr, leave=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
+def cmd_clip(args: argparse.Namespace) -> int:
+    """`klipstar clip INPUT`: every engine stage on one video; clips, thumbnails, manifest.json."""
+    from ..engine.clipper import run_clipper
+    from ..engine.types import ClipOptions
+
+    platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
+    options = ClipOptions(
+        max_clips=args.max_clips,
+        caption_style=args.caption_style,
+        platforms=platforms,
+        min_duration=args.min_duration,
+        max_duration=args.max_duration,
+        language=args.language,
+    ).validate()
+    manifest = run_clipper(
+        args.input,
+        options,
+        Path(args.out),
+        settings=get_settings(),
+        progress=_tqdm_progress(not args.json and not args.quiet),
+        prompt=args.prompt,
+    )
+    if args.json:
+        print(json.dumps(manifest, indent=2))
+        return 0
+    rows = [{"rank": i + 1, **clip} for i, clip in enumerate(manifest["clips"])]
+    if not rows:
+        print(f"No clips: {manifest.get('reason') or 'nothing matched'}")
+        return 0
+    print(format_table(rows, CLIP_COLUMNS))
+    print(f"\nmanifest: {Path(args.out).resolve() / 'manifest.json'}")
+    return 0
+
+
+def add_clip_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("clip", help="clip a local file or URL into vertical captioned clips")
+    p.add_argument("input", help="a video file, file:// or http(s) URL, or a YouTube/Vimeo/... page URL")
+    p.add_argument("--max-clips", type=int, default=10, help="1-50 (default 10)")
+    p.add_argument("--caption-style", default="karaoke", help="karaoke, bold, minimal or none")
+    p.add_argument("--platforms", default="youtube_shorts,tiktok,reels", help="comma-separated platform names")
+    p.add_argument("--min-duration", type=float, default=15.0, help="shortest clip in seconds (default 15)")
+    p.add_argument("--max-duration", type=float, default=60.0, help="longest clip in seconds (default 60)")
+    p.add_argument("--language", default=None, help="force a language code (default: detect)")
+    p.add_argument("--prompt", default=None, help='find moments matching a request, e.g. "the part about pricing"')
+    p.add_argument("--out", default="out/clips", help="output folder (default out/clips)")
+    p.add_argument("--json", action="store_true", help="print the manifest as JSON instead of a table")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=cmd_clip)
+
+
+# Subcommands that live with their own layer; each module exposes `add_parser(subparsers)`.
+OPTIONAL_COMMANDS: tuple[str, ...] = (
+    "chalicelib.cli.keys",
+    "chalicelib.cli.serve",
+    "chalicelib.cli.webhooks",
+    "chalicelib.cli.demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="klipstar", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_clip_parser(sub)
+    for module_name in OPTIONAL_COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        add = getattr(module, "add_parser", None) or getattr(module, "add_keys_parser", None)
+        if add is not None:
+            add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except EngineError as exc:
+        print(f"klipstar: error: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        print(f"klipstar: error: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("klipstar: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Run every engine stage on one source: the command line's job, and the render unit the pipeline reuses.
+
+Output is staged in a hidden folder beside `out_dir` and moved into place only when every clip has
+rendered, so a failure leaves no partial output behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..settings import Settings
+from . import audio, captions, ingest, probe, reframe, render, segment, transcribe
+from .errors import SourceTooShort
+from .platforms import get_platforms, group_by_size, merged_safe_area
+from .score import score_candidates, select_clips
+from .types import ClipOptions, MediaInfo, ScoredClip, Transcript
+
+STAGES: tuple[str, ...] = ("ingest", "transcribe", "segment", "score", "render")
+
+ProgressCallback = Callable[[str, int, int], None]
+"""progress(stage, done, total): called as each stage advances."""
+
+
+@dataclass
+class RenderJob:
+    """One output file: clip `clip_index` at width x height, shared by `platforms`."""
+
+    clip_index: int
+    clip_id: str
+    width: int
+    height: int
+    platforms: list[str]
+    with_thumbnail: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "clip_index": self.clip_index,
+            "clip_id": self.clip_id,
+            "width": self.width,
+            "height": self.height,
+            "platforms": list(self.platforms),
+            "with_thumbnail": self.with_thumbnail,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RenderJob:
+        return cls(**data)
+
+
+@dataclass
+class RenderResult:
+    video: Path
+    width: int
+    height: int
+    duration: float
+    platforms: list[str]
+    thumbnail: Path | None = None
+    layout: str = "crop"
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def clip_id_for(source_digest: str, start: float, end: float, prompt: str | None = None) -> str:
+    """A stable clip id: the same source span (and prompt) always gets the same id."""
+    basis = f"{source_digest}:{start:.3f}:{end:.3f}:{prompt or ''}"
+    return "clip_" + hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+
+def file_digest(path: Path, limit: int = 8 * 1024 * 1024) -> str:
+    """sha256 of the file's size and first `limit` bytes (cheap identity for clip ids)."""
+    h = hashlib.sha256(str(path.stat().st_size).encode())
+    with path.open("rb") as fh:
+        h.update(fh.read(limit))
+    return h.hexdigest()
+
+
+def plan_render_jobs(clip_ids: list[str], platform_names: list[str]) -> list[RenderJob]:
+    """Clips x distinct output sizes; platforms sharing a size share one render."""
+    groups = group_by_size(get_platforms(platform_names))
+    jobs: list[RenderJob] = []
+    for index, clip_id in enumerate(clip_ids):
+        for n, ((width, height), platforms) in enumerate(groups.items()):
+            jobs.append(
+                RenderJob(index, clip_id, width, height, [p.name for p in platforms], with_thumbnail=n == 0)
+            )
+    return jobs
+
+
+def render_one(
+    source: Path,
+    clip: ScoredClip,
+    transcript: Transcript,
+    job: RenderJob,
+    caption_style: str,
+    out_dir: Path,
+    *,
+    settings: Settings,
+) -> RenderResult:
+    """Frame, caption and encode one clip at one size (and its thumbnail when the job asks)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start, end = clip.candidate.start, clip.candidate.end
+    plan = reframe.plan_crop(source, start, end, job.width, job.height, settings=settings)
+    safe_area = merged_safe_area(get_platforms(job.platforms))
+    ass_path = captions.write_ass(
+        transcript.clip_words(start, end),
+        caption_style,
+        job.width,
+        job.height,
+        safe_area,
+        out_dir / f"{job.clip_id}_{job.width}x{job.height}.ass",
+    )
+    video = out_dir / f"{job.clip_id}_{job.width}x{job.height}.mp4"
+    rendered = render.render_clip(source, start, end, plan, ass_path, video, settings=settings)
+    if ass_path is not None:
+        ass_path.unlink(missing_ok=True)
+    thumbnail = None
+    if job.with_thumbnail:
+        thumbnail = render.render_thumbnail(
+            video, out_dir / f"{job.clip_id}.jpg", at=min(1.0, rendered.duration / 2)
+        )
+    return RenderResult(
+        video=video,
+        width=rendered.width,
+        height=rendered.height,
+        duration=rendered.duration,
+        platforms=list(job.platforms),
+        thumbnail=thumbnail,
+        layout=plan.layout,
+    )
+
+
+def clip_summary(
+    clip_id: str, clip: ScoredClip, transcript: Transcript, results: list[RenderResult]
+) -> dict[str, Any]:
+    """A clip in the webhook's shape (download_url = local path) plus the engine's details."""
+    start, end = clip.candidate.start, clip.candidate.end
+    words = transcript.clip_words(start, end)
+    platforms: dict[str, dict[str, Any]] = {}
+    for result in results:
+        for name in result.platforms:
+            platforms[name] = {"width": result.width, "height": result.height, "download_url": str(result.video)}
+    primary = results[0]
+    thumbnail = next((r.thumbnail for r in results if r.thumbnail), None)
+    summary: dict[str, Any] = {
+        "id": clip_id,
+        "title": clip.title,
+        "virality_score": clip.virality_score,
+        "duration_seconds": round(end - start, 2),
+        "download_url": str(primary.video),
+        "platforms": platforms,
+        "start": round(start, 3),
+        "end": round(end, 3),
+        "sub_scores": clip.sub_scores.to_dict(),
+        "reason": clip.reason,
+        "description": clip.description,
+        "hashtags": list(clip.hashtags),
+        "thumbnail_url": str(thumbnail) if thumbnail else None,
+        "layout": primary.layout,
+        "transcript": {"text": " ".join(w.text for w in words), "words": [w.to_dict() for w in words]},
+    }
+    if clip.prompt is not None:
+        summary["prompt"] = clip.prompt
+        summary["relevance"] = clip.relevance
+    return summary
+
+
+def _noop_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def run_clipper(
+    source: str,
+    options: ClipOptions,
+    out_dir: Path,
+    *,
+    settings: Settings,
+    progress: ProgressCallback | None = None,
+    prompt: str | None = None,
+) -> dict[str, Any]:
+    """Every stage, source to clips; returns the manifest (also written to out_dir/manifest.json)."""
+    options.validate()
+    report = progress or _noop_progress
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    work = Path(tempfile.mkdtemp(prefix="klipstar-work-", dir=settings.work_dir or None))
+    try:
+        report("ingest", 0, 1)
+        src = ingest.fetch_source(source, work / "source", settings=settings)
+        info: MediaInfo = probe.probe(src)
+        probe.check_talk(info, options.min_duration, settings.max_source_seconds)
+        report("ingest", 1, 1)
+
+        report("transcribe", 0, 1)
+        wav = audio.extract_audio(src, work / "audio.wav")
+        transcript = transcribe.transcribe(wav, language=options.language, settings=settings)
+        report("transcribe", 1, 1)
+
+        report("segment", 0, 1)
+        sentences = segment.split_sentences(transcript)
+        candidates = segment.build_candidates(
+            transcript, sentences, options.min_duration, options.effective_max_duration
+        )
+        if not candidates:
+            raise SourceTooShort(
+                f"no stretch of speech lasts between {options.min_duration:g} and "
+                f"{options.effective_max_duration:g} seconds"
+            )
+        report("segment", 1, 1)
+
+        report("score", 0, 1)
+        reason: str | None = None
+        if prompt:
+            from .prompt_search import find_moments
+
+            chosen, reason = find_moments(
+                transcript,
+                sentences,
+                prompt,
+                options.max_clips,
+                options.min_duration,
+                options.effective_max_duration,
+                settings=settings,
+            )
+        else:
+            scored = score_candidates(transcript, sentences, candidates, wav, settings=settings)
+            chosen = select_clips(scored, options.max_clips)
+        report("score", 1, 1)
+
+        digest = file_digest(src)
+        clip_ids = [clip_id_for(digest, c.candidate.start, c.candidate.end, prompt) for c in chosen]
+        jobs = plan_render_jobs(clip_ids, options.platforms)
+        results: dict[int, list[RenderResult]] = {}
+        report("render", 0, len(jobs))
+        for done, job in enumerate(jobs, start=1):
+            result = render_one(
+                src, chosen[job.clip_index], transcript, job, options.caption_style, staging, settings=settings
+            )
+            results.setdefault(job.clip_index, []).append(result)
+            report("render", done, len(jobs))
+
+        clips = [
+            clip_summary(clip_ids[i], chosen[i], transcript, results[i]) for i in range(len(chosen))
+        ]
+        manifest: dict[str, Any] = {
+            "source": source,
+            "media": {k: v for k, v in info.to_dict().items() if k != "path"},
+            "language": transcript.language,
+            "options": options.to_dict(),
+            "prompt": prompt,
+            "reason": reason,
+            "clips": clips,
+        }
+        return _publish(staging, out_dir, manifest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _publish(staging: Path, out_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Move staged files into out_dir, rewriting manifest paths to their final place."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    moved: dict[str, str] = {}
+    for path in sorted(staging.iterdir()):
+        target = out_dir / path.name
+        path.replace(target)
+        moved[str(path)] = str(target)
+
+    def relocate(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: relocate(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [relocate(v) for v in value]
+        return moved.get(value, value) if isinstance(value, str) else value
+
+    final = relocate(manifest)
+    tmp = out_dir / ".manifest.json.tmp"
+    tmp.write_text(json.dumps(final, indent=2))
+    tmp.replace(out_dir / "manifest.json")
+    shutil.rmtree(staging, ignore_errors=True)
+    return final
