@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""Build the test media: a ~2.5 minute 16:9 spoken talk with a real face that moves and a scene cut.
+
+    python scripts/make_fixtures.py                      # tests/fixtures/talk.mp4 + talk_script.json
+    python scripts/make_fixtures.py --long-minutes 10 --out /tmp/long.mp4   # benchmark talk (not committed)
+
+The voice is espeak-ng (one WAV per paragraph, trimmed, joined with fixed silences, so every paragraph's
+start/end is known exactly). The picture is scikit-image's astronaut photo (the Haar frontal-face cascade
+finds its face) composited by ffmpeg filters over a plain background whose colour changes at scene cuts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+ESPEAK = "espeak-ng"
+
+WIDTH, HEIGHT, FPS = 1280, 720, 25
+PHOTO_SIZE = 400  # the astronaut photo is scaled to PHOTO_SIZE x PHOTO_SIZE
+PHOTO_Y = (HEIGHT - PHOTO_SIZE) // 2
+SAMPLE_RATE = 22050  # espeak-ng's native rate
+GAP_SECONDS = 0.7
+VOICE = "en-us"
+WPM = 155
+BACKGROUNDS = ("0x23324a", "0x6b4a2a")  # alternate per scene
+
+# (kind, topic, text). Content paragraphs open with a hook line.
+INTRO = [
+    (
+        "filler",
+        "greeting",
+        "Hi everyone, and welcome back to the channel. It is great to have you here again today.",
+    ),
+    (
+        "filler",
+        "housekeeping",
+        "Before we start, some housekeeping. Please like and subscribe, and hit the bell so you never miss "
+        "an episode.",
+    ),
+    (
+        "filler",
+        "sponsor",
+        "This episode is sponsored by Cloud Nine Mattresses. Use the code talk ten for ten percent off your "
+        "first order.",
+    ),
+]
+
+CONTENT = [
+    (
+        "content",
+        "pricing",
+        "Here is the mistake almost every founder makes with pricing. They charge far too little. "
+        "When I launched my first software product, I priced it at nine dollars a month because I was "
+        "scared. Nobody took it seriously. Then I raised the price to ninety nine dollars, and sales "
+        "actually went up. Customers told me the higher price made them trust us more. The lesson is "
+        "simple. Price is a signal of value, so charge for the outcome you deliver, not for your costs.",
+    ),
+    (
+        "content",
+        "sleep",
+        "Here is why sleep matters more for your memory than any study trick. While you sleep, your brain "
+        "replays everything you learned during the day. Deep sleep moves those memories from short term "
+        "storage into long term storage. In one experiment, students who slept after learning remembered "
+        "forty percent more than students who stayed awake. So the next time you want to pull an all "
+        "nighter before an exam, remember this. Sleeping is part of studying.",
+    ),
+    (
+        "content",
+        "printing press",
+        "The printing press changed the world faster than the internet did. Around fourteen fifty, "
+        "Johannes Gutenberg combined movable metal type with an old wine press. Within fifty years, "
+        "printers across Europe had produced millions of books. Ideas that once took a lifetime to "
+        "spread now travelled in months. Scientists could share discoveries, and ordinary people "
+        "learned to read. It is amazing to think that one craftsman in a small workshop started a revolution.",
+    ),
+    (
+        "content",
+        "cooking disaster",
+        "Let me tell you about the worst dinner party of my life. I wanted to impress my new neighbours, "
+        "so I tried to cook a whole turkey for the very first time. I forgot to take the bag of giblets out, "
+        "the oven started smoking, and the fire alarm went off just as the guests arrived. We ended up "
+        "eating cereal on the balcony, laughing until we cried. Honestly, it was the best party we ever had.",
+    ),
+]
+
+TRANSITION = ("filler", "transition", "Um, where was I. Okay.")
+OUTRO = ("filler", "outro", "Thanks for watching, and see you next week. Bye for now.")
+
+# Extra content for the long benchmark talk, so repeated blocks are not identical.
+EXTRA_CONTENT = [
+    (
+        "content",
+        "habits",
+        "Here is the secret to building a habit that actually sticks. Make it so small that you cannot "
+        "fail. Do one push up, read one page, write one sentence. Starting is the hardest part, and once "
+        "you start you usually keep going. Tiny wins build the identity of someone who shows up every day.",
+    ),
+    (
+        "content",
+        "ocean",
+        "Most of our planet is still a mystery. We have better maps of the surface of Mars than of our own "
+        "ocean floor. Down in the deep sea there are fish that make their own light and creatures that "
+        "live near volcanic vents without any sunlight at all. Every expedition finds new species.",
+    ),
+]
+
+
+@dataclass
+class Scene:
+    start: float
+    end: float
+    x0: float
+    x1: float
+    background: str
+
+
+def require_espeak() -> str:
+    exe = shutil.which(ESPEAK)
+    if not exe:
+        print("espeak-ng is required: apt-get install -y espeak-ng")
+        sys.exit(2)
+    return exe
+
+
+def synth(exe: str, text: str, path: Path, *, voice: str = VOICE, wpm: int = WPM, pitch: int = 50) -> np.ndarray:
+    """Speak `text` to a WAV and return its samples (int16), trimmed of leading/trailing silence."""
+    subprocess.run(
+        [exe, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), text],
+        check=True,
+        capture_output=True,
+    )
+    with wave.open(str(path), "rb") as w:
+        if w.getframerate() != SAMPLE_RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
+            raise SystemExit(f"unexpected espeak-ng wav format in {path}")
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 300)
+    if loud.size == 0:
+        raise SystemExit(f"espeak-ng produced silence for {text[:40]!r}")
+    return samples[loud[0] : loud[-1] + 1].copy()
+
+
+def build_audio(exe: str, paragraphs: list[tuple[str, str, str]], tmp: Path, wav_out: Path) -> list[dict]:
+    """Synthesize each paragraph, join with GAP_SECONDS silences, write wav_out; return paragraph timing."""
+    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.int16)
+    pieces: list[np.ndarray] = [gap]
+    pos = len(gap)
+    out: list[dict] = []
+    for i, (kind, topic, text) in enumerate(paragraphs):
+        pitch = 45 + (i % 3) * 5
+        samples = synth(exe, text, tmp / f"p{i:03d}.wav", pitch=pitch)
+        start = pos / SAMPLE_RATE
+        pieces.append(samples)
+        pos += len(samples)
+        end = pos / SAMPLE_RATE
+        pieces.extend([gap])
+        pos += len(gap)
+        out.append({"kind": kind, "topic": topic, "text": text, "start": round(start, 4), "end": round(end, 4)})
+    audio = np.concatenate(pieces)
+    with wave.open(str(wav_out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(audio.tobytes())
+    return out
+
+
+def detect_face(photo_bgr: np.ndarray) -> list[int]:
+    """The largest Haar frontal face in the scaled photo, as [x, y, w, h] inside the photo."""
+    import cv2
+
+    cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
+    gray = cv2.cvtColor(photo_bgr, cv2.COLOR_BGR2GRAY)
+    faces = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(40, 40))
+    if len(faces) == 0:
+        raise SystemExit("the Haar cascade found no face in the astronaut photo")
+    x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
+    return [int(x), int(y), int(w), int(h)]
+
+
+def plan_scenes(paragraphs: list[dict], duration: float, every: float, max_cuts: int) -> list[Scene]:
+    """Cut scenes at paragraph boundaries (mid-gap, frame aligned) near multiples of `every` seconds."""
+    cuts: list[float] = []
+    target = every
+    bounds = [(paragraphs[i]["end"] + paragraphs[i + 1]["start"]) / 2 for i in range(len(paragraphs) - 1)]
+    while target < duration - 20 and len(cuts) < max_cuts:
+        best = min(bounds, key=lambda b: abs(b - target))
+        best = round(round(best * FPS) / FPS, 4)
+        if (not cuts or best > cuts[-1] + 20) and best < duration - 10:
+            cuts.append(best)
+        target += every
+    edges = [0.0, *cuts, duration]
+    scenes = []
+    for i in range(len(edges) - 1):
+        if i == 0:
+            x0, x1 = 80.0, 500.0  # smooth pan across the frame
+        elif i % 2 == 1:
+            x0, x1 = 800.0, 720.0  # jump to the right, then drift slowly left
+        else:
+            x0, x1 = 120.0, 200.0  # jump back left, drift slowly right
+        scenes.append(Scene(edges[i], edges[i + 1], x0, x1, BACKGROUNDS[i % 2]))
+    return scenes
+
+
+def x_expression(scenes: list[Scene]) -> str:
+    """ffmpeg expression for the photo's left edge at time t (piecewise linear, one piece per scene)."""
+    expr = ""
+    for sc in reversed(scenes):
+        piece = f"{sc.x0:g}+({sc.x1 - sc.x0:g})*(t-{sc.start:g})/{sc.end - sc.start:g}"
+        expr = piece if not expr else f"if(lt(t,{sc.end:g}),{piece},{expr})"
+    return expr
+
+
+def build_video(audio_wav: Path, photo_png: Path, scenes: list[Scene], duration: float, out: Path) -> None:
+    import imageio_ffmpeg
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    boxes = ",".join(
+        f"drawbox=x=0:y=0:w=iw:h=ih:color={sc.background}:t=fill:enable='between(t,{sc.start:g},{sc.end:g})'"
+        for sc in scenes[1:]
+    )
+    xexpr = x_expression(scenes).replace(",", "\\,")
+    graph = (
+        f"color=c={scenes[0].background}:s={WIDTH}x{HEIGHT}:r={FPS}:d={duration:.3f}[bg0];"
+        + (f"[bg0]{boxes}[bg];" if boxes else "[bg0]null[bg];")
+        + f"[1:v]format=rgba[ph];"
+        f"[bg][ph]overlay=x='{xexpr}':y={PHOTO_Y}:eval=frame:shortest=0:eof_action=repeat,"
+        f"format=yuv420p[v]"
+    )
+    tmp_out = out.with_name(out.stem + ".part" + out.suffix)
+    cmd = [
+        ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
+        "-i", str(audio_wav),
+        "-loop", "1", "-framerate", str(FPS), "-i", str(photo_png),
+        "-filter_complex", graph,
+        "-map", "[v]", "-map", "0:a",
+        "-t", f"{duration:.3f}",
+        "-c:v", "libx264", "-preset", "medium", "-crf", "32", "-pix_fmt", "yuv420p", "-r", str(FPS),
+        "-g", str(FPS * 4),
+        "-c:a", "aac", "-b:a", "40k", "-ac", "1", "-ar", "22050",
+        "-movflags", "+faststart",
+        str(tmp_out),
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True)
+    tmp_out.replace(out)
+
+
+def make_talk(
+    paragraphs: list[tuple[str, str, str]], out: Path, script_out: Path | None, scene_every: float, max_cuts: int
+) -> dict:
+    exe = require_espeak()
+    import cv2
+    import skimage.data
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="klipstar-fixture-") as tdir:
+        tmp = Path(tdir)
+        wav = tmp / "talk.wav"
+        paras = build_audio(exe, paragraphs, tmp, wav)
+        with wave.open(str(wav), "rb") as w:
+            duration = w.getnframes() / w.getframerate()
+        rgb = skimage.data.astronaut()
+        photo = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), (PHOTO_SIZE, PHOTO_SIZE), interpolation=cv2.INTER_AREA)
+        png = tmp / "astronaut.png"
+        cv2.imwrite(str(png), photo)
+        face = detect_face(photo)
+        scenes = plan_scenes(paras, duration, scene_every, max_cuts)
+        build_video(wav, png, scenes, duration, out)
+
+    script = {
+        "video": out.name,
+        "duration": round(duration, 4),
+        "width": WIDTH,
+        "height": HEIGHT,
+        "fps": FPS,
+        "voice": f"espeak-ng -v {VOICE} -s {WPM}",
+        "gap_seconds": GAP_SECONDS,
+        "paragraphs": paras,
+        "scene_cuts": [sc.start for sc in scenes[1:]],
+        "scene_cut": scenes[1].start if len(scenes) > 1 else None,
+        "photo": {
+            "w": PHOTO_SIZE,
+            "h": PHOTO_SIZE,
+            "y": PHOTO_Y,
+            "x_expression": x_expression(scenes),
+            "x_note": "left edge x(t) is linear from x0 at scene start to x1 at scene end",
+            "scenes": [sc.__dict__ for sc in scenes],
+            "face_in_photo": face,
+        },
+    }
+    if script_out is not None:
+        script_out.write_text(json.dumps(script, indent=2) + "\n")
+    return script
+
+
+def photo_x(script: dict, t: float) -> float:
+    """The photo's left edge at time t (the same function the ffmpeg expression computes)."""
+    for sc in script["photo"]["scenes"]:
+        if t < sc["end"] or sc is script["photo"]["scenes"][-1]:
+            return sc["x0"] + (sc["x1"] - sc["x0"]) * (t - sc["start"]) / (sc["end"] - sc["start"])
+    raise AssertionError("unreachable")
+
+
+def talk_paragraphs() -> list[tuple[str, str, str]]:
+    paras: list[tuple[str, str, str]] = list(INTRO)
+    for i, c in enumerate(CONTENT):
+        if i:
+            paras.append(TRANSITION)
+        paras.append(c)
+    paras.append(OUTRO)
+    return paras
+
+
+def long_paragraphs(minutes: float) -> list[tuple[str, str, str]]:
+    """About `minutes` of talk: the intro, then content paragraphs in rotating order, then the outro."""
+    pool = CONTENT + EXTRA_CONTENT
+    paras: list[tuple[str, str, str]] = list(INTRO)
+    seconds = 30.0
+    i = 0
+    while seconds < minutes * 60 - 30:
+        paras.append(pool[(i * 3) % len(pool)])
+        paras.append(TRANSITION)
+        seconds += 30.0
+        i += 1
+    paras.append(OUTRO)
+    return paras
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--long-minutes", type=float, default=0, help="make an N-minute talk instead (benchmark)")
+    ap.add_argument("--out", type=Path, default=None, help="output video path")
+    ap.add_argument("--script", type=Path, default=None, help="also write the script JSON here")
+    args = ap.parse_args(argv)
+    require_espeak()
+    if args.long_minutes:
+        out = args.out or Path(tempfile.gettempdir()) / f"klipstar-talk-{args.long_minutes:g}min.mp4"
+        script_out = args.script or out.with_suffix(".json")
+        make_talk(long_paragraphs(args.long_minutes), out, script_out, scene_every=60.0, max_cuts=1000)
+    else:
+        out = args.out or FIXTURES / "talk.mp4"
+        script_out = args.script or out.with_name("talk_script.json")
+        make_talk(talk_paragraphs(), out, script_out, scene_every=60.0, max_cuts=1)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and {script_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
