@@ -91,6 +91,36 @@ class Settings:
     )
     kms_key_id: str = _setting("", "KMS key for envelope encryption of social tokens.")
 
+    # --- publishing ----------------------------------------------------------------------------
+    youtube_api_base_url: str = _setting(
+        "https://www.googleapis.com", "YouTube Data API host (upload and metadata); tests point it at a fake."
+    )
+    google_token_url: str = _setting("https://oauth2.googleapis.com/token", "Google OAuth token endpoint.")
+    youtube_client_id: str = _setting("", "Google OAuth client id used to refresh YouTube tokens.")
+    youtube_client_secret: str = _setting("", "Google OAuth client secret.", secret=True)
+    youtube_chunk_bytes: int = _setting(
+        8 * 1024 * 1024, "YouTube resumable upload chunk size (rounded down to a multiple of 256 KiB)."
+    )
+    tiktok_api_base_url: str = _setting("https://open.tiktokapis.com", "TikTok Open API host.")
+    tiktok_client_key: str = _setting("", "TikTok app client key used to refresh tokens.")
+    tiktok_client_secret: str = _setting("", "TikTok app client secret.", secret=True)
+    tiktok_chunk_bytes: int = _setting(
+        10 * 1024 * 1024, "Preferred TikTok FILE_UPLOAD chunk size (clamped to the 5-64 MB rule)."
+    )
+    instagram_graph_base_url: str = _setting("https://graph.instagram.com", "Instagram Graph API host.")
+    instagram_api_version: str = _setting("v21.0", "Instagram Graph API version path segment.")
+    publish_http_timeout_seconds: float = _setting(60.0, "Timeout of one HTTP request to a platform.")
+    publish_max_retries: int = _setting(5, "Retries of one platform call after 429/quota/5xx answers.")
+    publish_backoff_base_seconds: float = _setting(2.0, "First backoff delay; doubles per retry (with jitter).")
+    publish_backoff_max_seconds: float = _setting(
+        300.0, "Longest single wait (also caps Retry-After); longer waits fail the publication as retryable."
+    )
+    publish_poll_interval_seconds: float = _setting(5.0, "Interval between platform processing-status polls.")
+    publish_poll_timeout_seconds: float = _setting(1800.0, "Give up waiting for platform processing after this.")
+    publish_queue_arn: str = _setting("", "ARN of the publish queue (EventBridge Scheduler target for schedule_at).")
+    scheduler_role_arn: str = _setting("", "IAM role EventBridge Scheduler assumes to send to the publish queue.")
+    scheduler_group: str = _setting("default", "EventBridge Scheduler schedule group for scheduled publications.")
+
     # --- local service -------------------------------------------------------------------------
     api_port: int = _setting(8000, "`klipstar serve`: port of the API.")
     moto_port: int = _setting(5000, "`klipstar serve`: port of the embedded AWS (moto) server.")
