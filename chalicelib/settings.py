@@ -15,7 +15,7 @@ from typing import Any
 ENV_PREFIX = "KLIPSTAR_"
 
 
-def _setting(default: Any, help: str, secret: bool = False) -> Any:  # noqa: A002
+def _setting(default: Any, help: str, secret: bool = False) -> Any:
     return field(default=default, metadata={"help": help, "secret": secret})
 
 

@@ -38,6 +38,7 @@ def _meta(table: str) -> type:
     settings = get_settings()
     attrs: dict[str, Any] = {
         "table_name": f"{settings.table_prefix}{table}",
+        "base_name": table,
         "region": settings.aws_region,
         "billing_mode": "PAY_PER_REQUEST",
     }
@@ -277,6 +278,17 @@ ALL_MODELS: tuple[type[Model], ...] = (
     RateCounter,
     WebhookDelivery,
 )
+
+
+def bind_models() -> None:
+    """Re-read table prefix, region and endpoint from the current settings (after they change)."""
+    settings = get_settings()
+    for model in ALL_MODELS:
+        meta = model.Meta
+        meta.table_name = settings.table_prefix + meta.base_name
+        meta.region = settings.aws_region
+        meta.host = settings.dynamodb_endpoint_url or None
+        model._connection = None
 
 
 def create_tables() -> None:

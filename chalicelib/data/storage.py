@@ -140,4 +140,5 @@ def delete_prefix(prefix: str) -> int:
 
 def list_keys(prefix: str) -> list[str]:
     paginator = s3_client().get_paginator("list_objects_v2")
-    return [obj["Key"] for page in paginator.paginate(Bucket=bucket(), Prefix=prefix) for obj in page.get("Contents", [])]
+    pages = paginator.paginate(Bucket=bucket(), Prefix=prefix)
+    return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
