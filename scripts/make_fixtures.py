@@ -83,7 +83,8 @@ CONTENT = [
         "Johannes Gutenberg combined movable metal type with an old wine press. Within fifty years, "
         "printers across Europe had produced millions of books. Ideas that once took a lifetime to "
         "spread now travelled in months. Scientists could share discoveries, and ordinary people "
-        "learned to read. It is amazing to think that one craftsman in a small workshop started a revolution.",
+        "learned to read. It is amazing to think that one craftsman in a small workshop started "
+        "a revolution.",
     ),
     (
         "content",
@@ -134,7 +135,9 @@ def require_espeak() -> str:
     return exe
 
 
-def synth(exe: str, text: str, path: Path, *, voice: str = VOICE, wpm: int = WPM, pitch: int = 50) -> np.ndarray:
+def synth(
+    exe: str, text: str, path: Path, *, voice: str = VOICE, wpm: int = WPM, pitch: int = 50
+) -> np.ndarray:
     """Speak `text` to a WAV and return its samples (int16), trimmed of leading/trailing silence."""
     subprocess.run(
         [exe, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), text],
@@ -166,7 +169,9 @@ def build_audio(exe: str, paragraphs: list[tuple[str, str, str]], tmp: Path, wav
         end = pos / SAMPLE_RATE
         pieces.extend([gap])
         pos += len(gap)
-        out.append({"kind": kind, "topic": topic, "text": text, "start": round(start, 4), "end": round(end, 4)})
+        out.append(
+            {"kind": kind, "topic": topic, "text": text, "start": round(start, 4), "end": round(end, 4)}
+        )
     audio = np.concatenate(pieces)
     with wave.open(str(wav_out), "wb") as w:
         w.setnchannels(1)
@@ -257,7 +262,11 @@ def build_video(audio_wav: Path, photo_png: Path, scenes: list[Scene], duration:
 
 
 def make_talk(
-    paragraphs: list[tuple[str, str, str]], out: Path, script_out: Path | None, scene_every: float, max_cuts: int
+    paragraphs: list[tuple[str, str, str]],
+    out: Path,
+    script_out: Path | None,
+    scene_every: float,
+    max_cuts: int,
 ) -> dict:
     exe = require_espeak()
     import cv2
@@ -271,7 +280,9 @@ def make_talk(
         with wave.open(str(wav), "rb") as w:
             duration = w.getnframes() / w.getframerate()
         rgb = skimage.data.astronaut()
-        photo = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), (PHOTO_SIZE, PHOTO_SIZE), interpolation=cv2.INTER_AREA)
+        photo = cv2.resize(
+            cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), (PHOTO_SIZE, PHOTO_SIZE), interpolation=cv2.INTER_AREA
+        )
         png = tmp / "astronaut.png"
         cv2.imwrite(str(png), photo)
         face = detect_face(photo)
