@@ -30,8 +30,11 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
+## Benchmarks (not tests): needs espeak-ng to make the long talk (installed here when apt is available).
 bench: setup
-	$(BIN)/python bench/run_all.py
+	@command -v espeak-ng >/dev/null || { command -v apt-get >/dev/null && apt-get install -y -qq espeak-ng; } \
+		|| { echo "klipstar: espeak-ng is required for the benchmark media: apt-get install -y espeak-ng"; exit 2; }
+	$(BIN)/python bench/bench_engine.py --minutes 10 --clips 10
 
 package: setup
 	$(BIN)/chalice package --stage prod --merge-template infra/template.yaml out/package
