@@ -1,0 +1,333 @@
+"""Reframe: plan a smooth crop path that keeps the speaker's face in the target aspect.
+
+Frames are decoded once with PyAV from the clip's start; every frame feeds a tiny grey thumbnail to
+the scene-cut detector (histogram + pixel distance) and a few frames per second (plus the first
+frame after every cut) are downscaled to ~320 px for the Haar face detector. Per shot the face
+centre is median-filtered, followed by a dead-zone "lazy camera", eased with a Gaussian and
+simplified to a few linear segments; the camera jumps only at scene cuts. The path is expressed as
+an ffmpeg crop expression in `t` (see `crop_expressions`) so no Python frame loop runs at render.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from ..settings import Settings
+from .errors import CorruptMedia, NoVideoStream
+from .types import CropPlan, CropSegment
+
+ANALYSIS_WIDTH = 400
+THUMB_W, THUMB_H = 64, 36
+CUT_MIN_SCORE = 0.30  # histogram total variation (0..1) or mean abs diff / 64
+CUT_RATIO = 3.0  # ... and this many times the recent median score
+MIN_SHOT_SECONDS = 0.5
+FACE_SHOT_FRACTION = 0.5  # a shot is "on face" when at least this share of its samples found one
+DEAD_ZONE = 0.08  # fraction of the crop width/height the face may drift before the camera follows
+SMOOTH_SECONDS = 0.35  # Gaussian sigma of the eased path
+FACE_Y_ANCHOR = 0.4  # when cropping vertically, place the face centre this far down the window
+
+
+@dataclass
+class _Analysis:
+    width: int  # display size of the source
+    height: int
+    duration: float  # analysed clip length (seconds)
+    times: list[float] = field(default_factory=list)  # face-sample times (clip seconds)
+    faces: list[tuple[float, float, float] | None] = field(default_factory=list)  # (cx, cy, size) px
+    cuts: list[float] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=1)
+def _cascades() -> tuple[cv2.CascadeClassifier, cv2.CascadeClassifier]:
+    base = Path(cv2.data.haarcascades)
+    frontal = cv2.CascadeClassifier(str(base / "haarcascade_frontalface_default.xml"))
+    profile = cv2.CascadeClassifier(str(base / "haarcascade_profileface.xml"))
+    if frontal.empty():
+        raise RuntimeError("OpenCV Haar cascades missing (opencv-python-headless 4.x is required)")
+    return frontal, profile
+
+
+def detect_face(gray: np.ndarray) -> tuple[float, float, float] | None:
+    """Largest face in a grey image as (cx, cy, size) in that image's pixels, or None."""
+    frontal, profile = _cascades()
+    eq = gray
+    min_side = max(24, int(min(gray.shape) * 0.06))
+    boxes = list(frontal.detectMultiScale(eq, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)))
+    if not boxes and not profile.empty():
+        boxes = list(profile.detectMultiScale(eq, 1.1, 5, minSize=(min_side, min_side)))
+        if not boxes:
+            w = eq.shape[1]
+            flipped = profile.detectMultiScale(cv2.flip(eq, 1), 1.1, 5, minSize=(min_side, min_side))
+            boxes = [(w - x - bw, y, bw, bh) for (x, y, bw, bh) in flipped]
+    if not boxes:
+        return None
+    x, y, w, h = max(boxes, key=lambda b: int(b[2]) * int(b[3]))
+    return (float(x + w / 2), float(y + h / 2), float(max(w, h)))
+
+
+def _rotate(img: np.ndarray, rotation: int) -> np.ndarray:
+    """Turn a stored frame into display orientation (rotation = degrees counter-clockwise)."""
+    k = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(img, k)) if k else img
+
+
+def _analyse(video: Path, start: float, end: float, samples_per_second: float) -> _Analysis:
+    """Decode [start, end) once: scene cuts on every frame, faces on sampled frames."""
+    try:
+        container = av.open(str(video))
+    except av.error.FFmpegError as exc:
+        raise CorruptMedia(f"cannot open video for reframing: {exc}") from None
+    with container:
+        if not container.streams.video:
+            raise NoVideoStream("source has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        cc = stream.codec_context
+        rotation = 0
+        sw, sh = cc.width, cc.height
+        duration = max(0.0, end - start)
+        result: _Analysis | None = None
+        step = 1.0 / max(0.1, samples_per_second)
+        next_sample = 0.0
+        prev_hist: np.ndarray | None = None
+        prev_thumb: np.ndarray | None = None
+        recent: list[float] = []
+        last_cut = -1e9
+        if start > 0 and stream.time_base is not None:
+            container.seek(int(start / stream.time_base), stream=stream, backward=True)
+        try:
+            for frame in container.decode(stream):
+                if frame.time is None:
+                    continue
+                rel = frame.time - start
+                if rel < -1e-3:
+                    continue
+                if rel >= duration:
+                    break
+                if result is None:
+                    rotation = int(getattr(frame, "rotation", 0) or 0) % 360
+                    dw, dh = (sh, sw) if rotation in (90, 270) else (sw, sh)
+                    result = _Analysis(width=dw, height=dh, duration=duration)
+                thumb = _rotate(frame.reformat(width=THUMB_W, height=THUMB_H, format="gray").to_ndarray(), rotation)
+                hist = np.bincount((thumb >> 3).ravel(), minlength=32).astype(np.float32) / thumb.size
+                is_cut = False
+                if prev_hist is not None and prev_thumb is not None:
+                    tv = 0.5 * float(np.abs(hist - prev_hist).sum())
+                    mad = float(np.abs(thumb.astype(np.int16) - prev_thumb).mean()) / 64.0
+                    score = max(tv, mad)
+                    base = float(np.median(recent)) if recent else 0.0
+                    if score > CUT_MIN_SCORE and score > CUT_RATIO * base and rel - last_cut >= MIN_SHOT_SECONDS:
+                        is_cut = True
+                        last_cut = rel
+                        result.cuts.append(round(rel, 3))
+                    recent.append(score)
+                    if len(recent) > 30:
+                        recent.pop(0)
+                prev_hist, prev_thumb = hist, thumb.astype(np.int16)
+                if rel + 1e-3 >= next_sample or is_cut:
+                    ah = max(2, round(ANALYSIS_WIDTH * sh / sw / 2) * 2)
+                    gray = _rotate(
+                        frame.reformat(width=ANALYSIS_WIDTH, height=ah, format="gray").to_ndarray(), rotation
+                    )
+                    face = detect_face(gray)
+                    scale = result.width / gray.shape[1]
+                    result.times.append(rel)
+                    result.faces.append(None if face is None else (face[0] * scale, face[1] * scale, face[2] * scale))
+                    next_sample = (math.floor(rel / step + 1e-6) + 1) * step
+        except av.error.FFmpegError as exc:
+            raise CorruptMedia(f"video decode failed while reframing: {exc}") from None
+    if result is None:
+        raise CorruptMedia(f"no video frames between {start:.2f}s and {end:.2f}s")
+    return result
+
+
+def crop_size(src_w: int, src_h: int, out_w: int, out_h: int) -> tuple[int, int]:
+    """Largest even-sized window of the output aspect that fits inside the source."""
+    target = out_w / out_h
+    if src_w / src_h > target:
+        h = src_h
+        w = min(src_w, round(h * target))
+    else:
+        w = src_w
+        h = min(src_h, round(w / target))
+    return max(2, w - w % 2), max(2, h - h % 2)
+
+
+def _median(values: np.ndarray, window: int) -> np.ndarray:
+    if len(values) < 3:
+        return values.copy()
+    half = window // 2
+    padded = np.pad(values, half, mode="edge")
+    return np.array([np.median(padded[i : i + window]) for i in range(len(values))])
+
+
+def _gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
+    if len(values) < 3 or sigma <= 0:
+        return values.copy()
+    radius = max(1, int(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    k /= k.sum()
+    padded = np.pad(values, radius, mode="edge")
+    return np.convolve(padded, k, mode="valid")
+
+
+def _dead_zone(values: np.ndarray, zone: float) -> np.ndarray:
+    """A lazy camera: it only moves when the target leaves +-zone around it, then trails the target."""
+    out = np.empty_like(values)
+    cam = float(np.median(values[: max(1, min(len(values), 3))]))
+    for i, v in enumerate(values):
+        if v > cam + zone:
+            cam = v - zone
+        elif v < cam - zone:
+            cam = v + zone
+        out[i] = cam
+    return out
+
+
+def _rdp(points: list[tuple[float, float, float]], eps: float) -> list[tuple[float, float, float]]:
+    """Ramer-Douglas-Peucker on (t, x, y) keeping points whose x/y deviate more than eps from the chord."""
+    if len(points) <= 2:
+        return points
+    t0, x0, y0 = points[0]
+    t1, x1, y1 = points[-1]
+    worst, idx = -1.0, 0
+    for i in range(1, len(points) - 1):
+        t, x, y = points[i]
+        a = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+        d = max(abs(x - (x0 + a * (x1 - x0))), abs(y - (y0 + a * (y1 - y0))))
+        if d > worst:
+            worst, idx = d, i
+    if worst <= eps:
+        return [points[0], points[-1]]
+    return _rdp(points[: idx + 1], eps)[:-1] + _rdp(points[idx:], eps)
+
+
+def _shot_path(
+    times: np.ndarray, centres: np.ndarray, t_start: float, t_end: float, lo: float, hi: float, zone: float, rate: float
+) -> list[tuple[float, float]]:
+    """(t, window offset) keyframes for one axis of one shot; `centres` are wanted window offsets."""
+    if hi <= lo:
+        return [(t_start, lo), (t_end, lo)]
+    valid = ~np.isnan(centres)
+    if not valid.any():
+        mid = (lo + hi) / 2
+        return [(t_start, mid), (t_end, mid)]
+    filled = np.interp(times, times[valid], centres[valid])
+    path = _median(filled, 5)
+    path = _dead_zone(path, zone)
+    path = _gaussian(path, SMOOTH_SECONDS * rate)
+    path = np.clip(path, lo, hi)
+    keys = [(t_start, float(path[0]))]
+    keys += [(float(t), float(v)) for t, v in zip(times, path, strict=True) if t_start < t < t_end]
+    keys.append((t_end, float(path[-1])))
+    return keys
+
+
+def plan_crop(video: Path, start: float, end: float, out_w: int, out_h: int, *, settings: Settings) -> CropPlan:
+    """Plan how clip [start, end) of `video` is framed at out_w x out_h: a face-following crop or a fit."""
+    an = _analyse(Path(video), start, end, settings.face_samples_per_second)
+    return plan_from_analysis(an, out_w, out_h, settings.face_samples_per_second)
+
+
+def plan_from_analysis(an: _Analysis, out_w: int, out_h: int, rate: float) -> CropPlan:
+    """Turn face samples and cuts into a CropPlan (pure; separated for testing)."""
+    W, H, D = an.width, an.height, an.duration
+    found = sum(f is not None for f in an.faces)
+    cw, ch = crop_size(W, H, out_w, out_h)
+    base = CropPlan(
+        layout="crop",
+        source_width=W,
+        source_height=H,
+        out_width=out_w,
+        out_height=out_h,
+        crop_w=cw,
+        crop_h=ch,
+        scene_cuts=list(an.cuts),
+        faces_found=found,
+    )
+    if abs(W / H - out_w / out_h) < 0.01:  # same aspect: plain scale
+        base.crop_w, base.crop_h = W - W % 2, H - H % 2
+        base.segments = [CropSegment(0.0, D, 0.0, 0.0, 0.0, 0.0)]
+        return base
+    bounds = [0.0, *[c for c in an.cuts if 0 < c < D], D]
+    times = np.array(an.times, dtype=float)
+    face_time = 0.0
+    shots: list[tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] = []
+    for s0, s1 in itertools.pairwise(bounds):
+        idx = [i for i, t in enumerate(an.times) if s0 - 1e-6 <= t < s1 - 1e-6]
+        faces = [an.faces[i] for i in idx]
+        hits = sum(f is not None for f in faces)
+        on_face = bool(faces) and hits / len(faces) >= FACE_SHOT_FRACTION
+        if on_face:
+            face_time += s1 - s0
+        xs = np.array([np.nan if f is None else f[0] - cw / 2 for f in faces], dtype=float)
+        ys = np.array([np.nan if f is None else f[1] - FACE_Y_ANCHOR * ch for f in faces], dtype=float)
+        if not on_face:
+            xs[:] = np.nan
+            ys[:] = np.nan
+        shots.append((s0, s1, times[idx] if idx else np.array([]), xs, ys))
+    if found == 0 or face_time < 0.5 * D:
+        base.layout = "fit"
+        base.crop_w = base.crop_h = 0
+        return base
+    eps = max(2.0, 0.01 * W)
+    segments: list[CropSegment] = []
+    for s0, s1, ts, xs, ys in shots:
+        if len(ts) == 0:
+            ts, xs, ys = np.array([s0]), np.array([np.nan]), np.array([np.nan])
+        kx = _shot_path(ts, xs, s0, s1, 0.0, float(W - cw), DEAD_ZONE * cw, rate)
+        ky = _shot_path(ts, ys, s0, s1, 0.0, float(H - ch), DEAD_ZONE * ch, rate)
+        grid = sorted({round(t, 4) for t, _ in kx} | {round(t, 4) for t, _ in ky})
+        xt, xv = zip(*kx, strict=True)
+        yt, yv = zip(*ky, strict=True)
+        pts = [(t, float(np.interp(t, xt, xv)), float(np.interp(t, yt, yv))) for t in grid]
+        pts = _rdp(pts, eps)
+        for (t0, x0, y0), (t1, x1, y1) in itertools.pairwise(pts):
+            if t1 - t0 > 1e-4:
+                segments.append(
+                    CropSegment(round(t0, 3), round(t1, 3), round(x0, 1), round(y0, 1), round(x1, 1), round(y1, 1))
+                )
+    base.segments = segments
+    return base
+
+
+def _axis_expr(segments: list[CropSegment], axis: str) -> str:
+    """A compact ffmpeg expression in t: nested if(lt(t,T), linear, ...) over the segments."""
+
+    def lin(s: CropSegment) -> str:
+        a, b = (s.x0, s.x1) if axis == "x" else (s.y0, s.y1)
+        if abs(b - a) < 0.05 or s.t1 <= s.t0:
+            return f"{a:.1f}"
+        slope = (b - a) / (s.t1 - s.t0)
+        return f"{a:.1f}+{slope:.4f}*(t-{s.t0:.3f})"
+
+    # merge consecutive constant segments with the same value
+    merged: list[CropSegment] = []
+    for s in segments:
+        if merged:
+            p = merged[-1]
+            pa, pb = (p.x0, p.x1) if axis == "x" else (p.y0, p.y1)
+            sa, sb = (s.x0, s.x1) if axis == "x" else (s.y0, s.y1)
+            if abs(pa - pb) < 0.05 and abs(sa - sb) < 0.05 and abs(pb - sa) < 0.05:
+                merged[-1] = CropSegment(p.t0, s.t1, p.x0, p.y0, s.x1, s.y1)
+                continue
+        merged.append(s)
+    if not merged:
+        return "0"
+    expr = lin(merged[-1])
+    for s in reversed(merged[:-1]):
+        expr = f"if(lt(t,{s.t1:.3f}),{lin(s)},{expr})"
+    return expr
+
+
+def crop_expressions(plan: CropPlan) -> tuple[str, str]:
+    """The crop filter's x and y expressions (in t, clip seconds) for a crop plan."""
+    return _axis_expr(plan.segments, "x"), _axis_expr(plan.segments, "y")

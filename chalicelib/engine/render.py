@@ -1,0 +1,130 @@
+"""Render: one ffmpeg run per clip and output size (seek, crop path or fit, captions, H.264/AAC, faststart)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..settings import Settings
+from .errors import RenderFailed
+from .ffmpeg import run_ffmpeg
+from .fonts import fonts_dir
+from .reframe import crop_expressions
+from .types import CropPlan, RenderedFile
+
+OUT_FPS = 30
+AUDIO_RATE = 48000
+AUDIO_BITRATE = "128k"
+BLUR_DOWNSCALE = 8  # the fit background is blurred at 1/8 size, then upscaled
+
+
+def escape_filter_value(value: str) -> str:
+    """Escape a string for use as a filter option value inside a filtergraph (both escaping levels)."""
+    level1 = "".join("\\" + c if c in "\\':" else c for c in value)
+    return "".join("\\" + c if c in "\\'[],;" else c for c in level1)
+
+
+def _even(v: float) -> int:
+    n = max(2, round(v))
+    return n - n % 2
+
+
+def video_filter(plan: CropPlan, ass: Path | None) -> str:
+    """The filter graph from input 0's video to the [v] output label."""
+    ow, oh = _even(plan.out_width), _even(plan.out_height)
+    head = f"[0:v]setpts=PTS-STARTPTS,fps={OUT_FPS}"
+    tail = ""
+    if ass is not None:
+        tail += f",subtitles=filename={escape_filter_value(str(ass))}:fontsdir={escape_filter_value(str(fonts_dir()))}"
+    tail += ",setsar=1,format=yuv420p[v]"
+    if plan.layout == "fit":
+        bw, bh = _even(ow / BLUR_DOWNSCALE), _even(oh / BLUR_DOWNSCALE)
+        radius = max(2, min(bw, bh) // 10)
+        return (
+            f"{head},split=2[bgsrc][fgsrc];"
+            f"[bgsrc]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
+            f"boxblur={radius}:2,scale={ow}:{oh}[bg];"
+            f"[fgsrc]scale={ow}:{oh}:force_original_aspect_ratio=decrease:force_divisible_by=2[fg];"
+            f"[bg][fg]overlay=(W-w)/2:(H-h)/2{tail}"
+        )
+    if not plan.crop_w or not plan.crop_h:
+        raise RenderFailed("crop plan has no crop window")
+    x, y = crop_expressions(plan)
+    return f"{head},crop=w={plan.crop_w}:h={plan.crop_h}:x='{x}':y='{y}',scale={ow}:{oh}{tail}"
+
+
+def _tmp_name(out: Path, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=suffix, dir=out.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def render_clip(
+    source: Path,
+    start: float,
+    end: float,
+    plan: CropPlan,
+    ass: Path | None,
+    out: Path,
+    *,
+    settings: Settings,
+) -> RenderedFile:
+    """Render source[start:end) framed by `plan` with burned-in `ass` captions to an MP4 at `out`."""
+    duration = end - start
+    if duration <= 0:
+        raise RenderFailed(f"empty clip range {start:.3f}-{end:.3f}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(out, ".mp4")
+    args = [
+        "-y",
+        "-ss", f"{start:.3f}",
+        "-t", f"{duration:.3f}",
+        "-i", str(source),
+        "-filter_complex", video_filter(plan, ass),
+        "-map", "[v]",
+        "-map", "0:a:0?",
+        "-c:v", "libx264",
+        "-profile:v", "high",
+        "-preset", settings.x264_preset,
+        "-crf", str(settings.x264_crf),
+        "-pix_fmt", "yuv420p",
+        "-r", str(OUT_FPS),
+        "-c:a", "aac",
+        "-b:a", AUDIO_BITRATE,
+        "-ar", str(AUDIO_RATE),
+        "-ac", "2",
+        "-af", "asetpts=PTS-STARTPTS",
+        "-t", f"{duration:.3f}",
+        "-map_metadata", "-1",
+        "-movflags", "+faststart",
+    ]  # fmt: skip
+    if settings.ffmpeg_threads > 0:
+        args += ["-threads", str(settings.ffmpeg_threads), "-filter_threads", str(settings.ffmpeg_threads)]
+    args += ["-f", "mp4", str(tmp)]
+    try:
+        run_ffmpeg(args, timeout=max(120.0, duration * 20))
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return RenderedFile(path=str(out), width=plan.out_width, height=plan.out_height, duration=duration, platforms=[])
+
+
+def render_thumbnail(video: Path, out_jpg: Path, at: float) -> Path:
+    """A JPEG of `video`'s frame at `at` seconds (at the video's own size)."""
+    out_jpg = Path(out_jpg)
+    out_jpg.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(out_jpg, ".jpg")
+    try:
+        run_ffmpeg(
+            ["-y", "-ss", f"{max(0.0, at):.3f}", "-i", str(video), "-frames:v", "1", "-q:v", "3",
+             "-update", "1", "-f", "image2", str(tmp)],
+            timeout=60,
+        )  # fmt: skip
+        if tmp.stat().st_size == 0:
+            raise RenderFailed(f"no frame at {at:.2f}s for the thumbnail")
+        os.replace(tmp, out_jpg)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out_jpg
