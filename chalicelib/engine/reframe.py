@@ -24,7 +24,7 @@ from ..settings import Settings
 from .errors import CorruptMedia, NoVideoStream
 from .types import CropPlan, CropSegment
 
-ANALYSIS_WIDTH = 400
+ANALYSIS_WIDTH = 480
 THUMB_W, THUMB_H = 64, 36
 CUT_MIN_SCORE = 0.30  # histogram total variation (0..1) or mean abs diff / 64
 CUT_RATIO = 3.0  # ... and this many times the recent median score

@@ -1,0 +1,73 @@
+"""The ffmpeg binary, its error reporting, and the Roboto fonts handed to libass."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chalicelib.engine.errors import RenderFailed
+from chalicelib.engine.ffmpeg import ffmpeg_exe, run_ffmpeg, run_ffmpeg_capture
+from chalicelib.engine.fonts import fonts_dir
+from chalicelib.engine.render import escape_filter_value
+
+
+def test_ffmpeg_has_what_we_use() -> None:
+    exe = ffmpeg_exe()
+    assert os.access(exe, os.X_OK)
+    filters = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True).stdout
+    encoders = subprocess.run([exe, "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
+    for name in ("subtitles", "crop", "boxblur", "overlay"):
+        assert f" {name} " in filters
+    assert "libx264" in encoders and " aac " in encoders
+
+
+def test_run_ffmpeg_reports_stderr_tail(tmp_path: Path) -> None:
+    with pytest.raises(RenderFailed) as info:
+        run_ffmpeg(["-i", str(tmp_path / "nope.mp4"), "-f", "null", "-"])
+    assert info.value.code == "render_failed"
+    assert "nope.mp4" in info.value.message and "\n" not in info.value.message
+    with pytest.raises(RenderFailed, match="timed out"):
+        run_ffmpeg(["-re", "-f", "lavfi", "-i", "color=d=30", "-f", "null", "-"], timeout=0.5)
+
+
+def test_fonts_dir_only_roboto() -> None:
+    d = fonts_dir()
+    names = sorted(p.name for p in d.iterdir())
+    assert names and all(n.startswith("Roboto-") and n.endswith(".ttf") for n in names)
+    assert {"Roboto-Regular.ttf", "Roboto-Bold.ttf", "Roboto-Black.ttf"} <= set(names)
+    fonts_dir.cache_clear()
+    assert fonts_dir() == d
+
+
+def _render_text(ass: Path, font: str, tmp: Path) -> np.ndarray:
+    ass.write_text(
+        "[Script Info]\nScriptType: v4.00+\nPlayResX: 640\nPlayResY: 200\n\n[V4+ Styles]\n"
+        "Format: Name, Fontname, Fontsize, PrimaryColour, Bold, Alignment, MarginV\n"
+        f"Style: Default,{font},60,&H00FFFFFF,0,5,0\n\n[Events]\n"
+        "Format: Layer, Start, End, Style, Text\nDialogue: 0,0:00:00.00,0:00:01.00,Default,KLIPSTAR rocks\n"
+    )
+    raw = tmp / f"{ass.stem}.gray"
+    run_ffmpeg(
+        ["-y", "-f", "lavfi", "-i", "color=c=black:s=640x200:d=0.5:r=10",
+         "-vf", f"subtitles=filename={escape_filter_value(str(ass))}:fontsdir={escape_filter_value(str(fonts_dir()))}",
+         "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", str(raw)]
+    )  # fmt: skip
+    return np.frombuffer(raw.read_bytes(), np.uint8).reshape(200, 640) > 128
+
+
+def test_libass_uses_packaged_roboto(tmp_path: Path) -> None:
+    regular = _render_text(tmp_path / "r.ass", "Roboto", tmp_path)
+    black = _render_text(tmp_path / "b.ass", "Roboto Black", tmp_path)
+    fallback = _render_text(tmp_path / "f.ass", "No Such Font Family", tmp_path)
+    assert regular.sum() > 500
+    assert black.sum() > 1.3 * regular.sum()  # the Black weight resolved from the fonts dir
+    assert not np.array_equal(regular, fallback)  # Roboto, not whatever the OS falls back to
+
+
+def test_capture_returns_log() -> None:
+    log = run_ffmpeg_capture(["-f", "lavfi", "-i", "color=d=0.2", "-f", "null", "-"], loglevel="info")
+    assert "color" in log
