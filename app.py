@@ -7,3 +7,8 @@ chalicelib/pipeline; this file only wires them to the app.
 from chalice import Chalice
 
 app = Chalice(app_name="klipstar")
+
+# --- REST API (chalicelib/api: blueprints per resource, middleware, catch-all 404s) ---------------
+from chalicelib.api.wiring import register_api  # noqa: E402
+
+register_api(app)

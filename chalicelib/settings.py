@@ -77,6 +77,10 @@ class Settings:
     s3_secret_access_key: str = _setting("", "Secret key for the object store.", secret=True)
     presign_expiry_seconds: int = _setting(3600, "Lifetime of presigned download URLs.")
     upload_max_bytes: int = _setting(5 * 1024**3, "Largest file accepted by POST /v1/uploads.")
+    upload_part_bytes: int = _setting(
+        64 * 1024**2, "POST /v1/uploads: files larger than this upload as S3 multipart parts of this size."
+    )
+    idempotency_ttl_seconds: int = _setting(24 * 3600, "How long an Idempotency-Key replays its first response.")
     key_pepper: str = _setting("", "Server-side secret for HMAC-SHA256 hashing of API keys.", secret=True)
     max_body_bytes: int = _setting(64 * 1024, "Largest JSON request body, in bytes (413 beyond).")
     state_machine_arn: str = _setting("", "ARN of the pipeline state machine.")

@@ -110,6 +110,7 @@ class Project(Model):
     # request fields
     video_url = UnicodeAttribute(null=True)
     upload_id = UnicodeAttribute(null=True)
+    upload_key = UnicodeAttribute(null=True)  # object key of the uploaded source (when upload_id is set)
     max_clips = NumberAttribute(default=10)
     caption_style = UnicodeAttribute(default="karaoke")
     platforms = ListAttribute(of=UnicodeAttribute, default=list)
@@ -267,7 +268,38 @@ class WebhookDelivery(Model):
     by_project = DeliveriesByProjectIndex()
 
 
+# --- uploads, idempotency --------------------------------------------------------------------------
+
+
+class Upload(Model):
+    """A caller's direct-to-storage upload (presigned PUT, or multipart for large files); single use."""
+
+    Meta = _meta("uploads")
+    upload_id = UnicodeAttribute(hash_key=True)  # "upl_…"
+    tenant = UnicodeAttribute()
+    key = UnicodeAttribute()  # object key under the tenant's uploads/ prefix
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    multipart_upload_id = UnicodeAttribute(null=True)  # S3 UploadId when multipart
+    part_size = NumberAttribute(null=True)
+    status = UnicodeAttribute(default="pending")  # pending | uploaded | consumed
+    project_id = UnicodeAttribute(null=True)  # the project that consumed it
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    expires_at = TTLAttribute(null=True)  # unconsumed uploads expire (the bucket lifecycle removes objects)
+
+
+class IdempotencyRecord(Model):
+    """Table schema of powertools' DynamoDBPersistenceLayer (it writes the rows; we only create the table)."""
+
+    Meta = _meta("idempotency")
+    id = UnicodeAttribute(hash_key=True)
+    expiration = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
+    Upload,
+    IdempotencyRecord,
     Account,
     ApiKey,
     Project,

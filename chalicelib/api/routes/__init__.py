@@ -1,0 +1,1 @@
+"""One Chalice blueprint per resource."""

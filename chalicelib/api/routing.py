@@ -1,0 +1,215 @@
+"""The route table: every API operation is declared once here (through `api_route`) with its models.
+
+The decorator registers the Chalice route *and* the RouteSpec the OpenAPI document is generated from,
+so the document cannot drift from the code. It also runs the request pipeline shared by every view:
+authenticate → (Idempotency-Key? replay or run once) → charge the rate limit → size/JSON/model checks
+→ view. Views receive a `Call` and return `Reply`; they raise ApiError for anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from ..data import quotas
+from ..settings import get_settings
+from .auth import authenticate
+from .context import Principal, state
+from .errors import ApiError, internal_error
+from .idempotency import run_idempotent, validate_key
+from .middleware import logger
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One operation, as the OpenAPI generator sees it."""
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    tag: str
+    status: int
+    request_model: type[BaseModel] | None
+    query_model: type[BaseModel] | None
+    response_model: type[BaseModel] | None
+    errors: tuple[int, ...]
+    auth: bool = True
+
+    @property
+    def path_params(self) -> list[str]:
+        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class Call:
+    """What a view gets: the caller, path parameters, the validated body and query."""
+
+    principal: Principal
+    params: dict[str, str]
+    body: Any = None
+    query: Any = None
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None  # a pydantic model, a JSON-able dict, or None (204)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _loc_to_param(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+    return ".".join(parts) or None
+
+
+def validation_error(exc: ValidationError, prefix: str | None = None) -> ApiError:
+    """400 naming the first bad field."""
+    first = exc.errors(include_url=False)[0]
+    param = _loc_to_param(tuple(first.get("loc", ())))
+    if first.get("type") == "extra_forbidden":
+        message = f"Unknown field {param!r}."
+        code = "unknown_field"
+    elif first.get("type") == "missing":
+        message = f"Missing required field {param!r}."
+        code = "missing_field"
+    else:
+        message = f"Invalid value for {param!r}: {first.get('msg', 'invalid')}."
+        code = "invalid_field"
+    if prefix and param:
+        param = f"{prefix}.{param}" if prefix != "query" else param
+    return ApiError(400, code, message, param=param)
+
+
+def _parse_body(raw: bytes, model: type[BaseModel]) -> tuple[Any, BaseModel]:
+    """(parsed JSON, validated model) from the raw request body."""
+    text = raw.decode("utf-8", errors="strict") if raw else ""
+    if not text.strip():
+        text = "{}"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    try:
+        return data, model.model_validate_json(text)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def _parse_query(query: dict[str, str] | None, model: type[BaseModel] | None) -> Any:
+    query = dict(query or {})
+    if model is None:
+        if query:
+            name = sorted(query)[0]
+            raise ApiError(400, "unknown_parameter", f"Unknown query parameter {name!r}.", param=name)
+        return None
+    try:
+        return model.model_validate(query)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def _dump(body: Any) -> Any:
+    if isinstance(body, BaseModel):
+        return body.model_dump(mode="json", exclude_unset=False)
+    return body
+
+
+def _run(spec: RouteSpec, view: Callable[[Call], Reply], principal: Principal, params: dict[str, str],
+         raw: bytes) -> dict[str, Any]:
+    """Charge the rate limit, validate, run the view; a JSON-able {status, body, headers}."""
+    st = state()
+    try:
+        st.rate_state = quotas.charge_request(principal.account_id, principal.plan)
+    except quotas.RateLimited as exc:
+        st.rate_state = exc.state
+        raise ApiError(429, "rate_limited", f"Too many requests: {exc}. Retry after "
+                       f"{exc.state.retry_after} s.", headers=exc.state.headers()) from None
+    st.executed = True
+    call = Call(principal=principal, params=params)
+    call.query = _parse_query(st.request.query_params, spec.query_model)
+    if spec.request_model is not None:
+        _, call.body = _parse_body(raw, spec.request_model)
+    reply = view(call)
+    return {"status": reply.status, "body": _dump(reply.body), "headers": reply.headers}
+
+
+def _handle(spec: RouteSpec, view: Callable[[Call], Reply], params: dict[str, str]) -> Response:
+    st = state()
+    request = st.request
+    principal = authenticate(request)
+    st.principal = principal
+    raw = request.raw_body or b""
+    if len(raw) > get_settings().max_body_bytes:
+        raise ApiError(413, "body_too_large", f"The request body exceeds {get_settings().max_body_bytes} bytes.")
+    idem_header = request.headers.get("idempotency-key")
+    if spec.method == "POST" and idem_header is not None:
+        key = validate_key(idem_header)
+        try:
+            payload: Any = json.loads(raw or b"{}")
+        except ValueError:
+            payload = raw.decode("utf-8", errors="replace")
+        route = f"{spec.method} {spec.path}"
+        for name, value in params.items():
+            route += f"|{name}={value}"
+        result = run_idempotent(tenant=principal.tenant, route=route, key=key, body=payload,
+                                call=lambda: _run(spec, view, principal, params, raw))
+        if not st.executed:
+            st.replayed = True
+    else:
+        result = _run(spec, view, principal, params, raw)
+    headers = {"Content-Type": "application/json", **result.get("headers", {})}
+    if st.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    body = result.get("body")
+    if result["status"] == 204:
+        return Response(body="", status_code=204, headers={k: v for k, v in headers.items() if k != "Content-Type"})
+    return Response(body=json.dumps(body), status_code=result["status"], headers=headers)
+
+
+def api_route(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    status: int = 200,
+    summary: str,
+    tag: str,
+    request: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    errors: tuple[int, ...] = (),
+) -> Callable[[Callable[[Call], Reply]], Callable[[Call], Reply]]:
+    """Declare an authenticated JSON operation (registers the Chalice route and its RouteSpec)."""
+
+    def decorate(view: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
+        spec = RouteSpec(method=method, path=path, operation_id=view.__name__, summary=summary, tag=tag,
+                         status=status, request_model=request, query_model=query, response_model=response,
+                         errors=errors)
+        ROUTES.append(spec)
+
+        def chalice_view(**params: str) -> Response:
+            try:
+                return _handle(spec, view, params)
+            except ApiError as exc:
+                return exc.to_response()
+            except Exception:
+                logger.exception("unhandled error", extra={"request_id": state().request_id, "path": spec.path})
+                return internal_error().to_response()
+
+        chalice_view.__name__ = view.__name__
+        chalice_view.__doc__ = view.__doc__
+        bp.route(path, methods=[method])(chalice_view)
+        return view
+
+    return decorate
