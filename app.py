@@ -12,3 +12,46 @@ app = Chalice(app_name="klipstar")
 from chalicelib.api.wiring import register_api  # noqa: E402
 
 register_api(app)
+
+
+# --- pipeline (zip functions; the media steps run from the container image, see infra/) ----------
+from typing import Any  # noqa: E402
+
+from chalice.app import CloudWatchEvent, SQSEvent  # noqa: E402
+
+from chalicelib.pipeline import finalize as _finalize  # noqa: E402
+from chalicelib.pipeline import mark_failed as _mark_failed  # noqa: E402
+from chalicelib.pipeline import notify as _notify  # noqa: E402
+from chalicelib.pipeline import prompt_finalize as _prompt_finalize  # noqa: E402
+from chalicelib.pipeline import sweeper as _sweeper  # noqa: E402
+from chalicelib.webhooks import dispatcher as _webhook_dispatcher  # noqa: E402
+
+
+@app.lambda_function(name="finalize")
+def finalize(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _finalize.handler(event, context)
+
+
+@app.lambda_function(name="notify")
+def notify(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _notify.handler(event, context)
+
+
+@app.lambda_function(name="mark_failed")
+def mark_failed(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _mark_failed.handler(event, context)
+
+
+@app.lambda_function(name="prompt_finalize")
+def prompt_finalize(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _prompt_finalize.handler(event, context)
+
+
+@app.schedule("rate(5 minutes)", name="sweeper")
+def sweeper(event: CloudWatchEvent) -> dict[str, Any]:
+    return {"failed": _sweeper.sweep()}
+
+
+@app.on_sqs_message(queue="klipstar-webhooks", batch_size=10, name="webhook_dispatcher")
+def webhook_dispatcher(event: SQSEvent) -> dict[str, Any]:
+    return _webhook_dispatcher.handle_records([record.to_dict() for record in event])

@@ -1,0 +1,171 @@
+"""What every pipeline handler shares: observability, the project row, scratch space, cleanup.
+
+Handlers are thin: state in (ids and object keys only) -> one engine stage -> storage/db -> state out.
+`step()` wraps each one with powertools Logger (correlation ids: project id, execution id), Tracer
+(a no-op outside Lambda or with POWERTOOLS_TRACE_DISABLED) and EMF Metrics (a per-invocation
+EphemeralMetrics, so concurrent Map iterations in local mode never share a buffer).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from ..data import storage
+from ..data.models import Project, utcnow
+from ..settings import get_settings
+
+SERVICE = "klipstar-pipeline"
+METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Klipstar")
+
+logger = Logger(service=SERVICE, level=os.environ.get("KLIPSTAR_LOG_LEVEL", "INFO"))
+tracer = Tracer(service=SERVICE)
+
+State = dict[str, Any]
+
+
+class ProjectGone(Exception):
+    """The project was deleted while the pipeline ran: stop, and leave nothing behind."""
+
+    code = "project_deleted"
+
+
+@dataclass
+class StepContext:
+    """Per-invocation helpers handed to a step body."""
+
+    step: str
+    state: State
+    metrics: EphemeralMetrics
+    execution_id: str = ""
+    written_keys: list[str] = field(default_factory=list)
+
+    @property
+    def project_id(self) -> str:
+        return str(self.state["project_id"])
+
+    @property
+    def tenant(self) -> str:
+        return str(self.state["tenant"])
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> str:
+        """Upload and remember the key, so a deletion mid-run can take it back."""
+        self.written_keys.append(key)
+        storage.put_file(key, path, content_type)
+        return key
+
+    def put_json(self, key: str, data: Any) -> str:
+        self.written_keys.append(key)
+        storage.put_json(key, data)
+        return key
+
+
+def load_project(project_id: str) -> Project:
+    """The project row, or ProjectGone."""
+    try:
+        return Project.get(project_id, consistent_read=True)
+    except DoesNotExist:
+        raise ProjectGone(f"project {project_id} no longer exists") from None
+
+
+def update_project(project_id: str, **values: Any) -> None:
+    """Set attributes on the project only if it still exists (never re-creates a deleted row)."""
+    values.setdefault("updated_at", utcnow())
+    actions = [getattr(Project, name).set(value) for name, value in values.items()]
+    probe = Project(project_id)
+    try:
+        probe.update(actions=actions, condition=Project.project_id.exists())
+    except UpdateError as exc:
+        if "ConditionalCheckFailed" in str(exc.cause_response_code or exc):
+            raise ProjectGone(f"project {project_id} no longer exists") from None
+        raise
+
+
+def set_stage(project_id: str, stage: str, progress: int) -> None:
+    update_project(project_id, stage=stage, progress=progress)
+
+
+def ensure_still_there(ctx: StepContext) -> None:
+    """Call after writing: if the project vanished meanwhile, delete what this step wrote and stop."""
+    try:
+        Project.get(ctx.project_id, consistent_read=True)
+    except DoesNotExist:
+        take_back(ctx)
+        raise ProjectGone(f"project {ctx.project_id} was deleted during {ctx.step}") from None
+
+
+def take_back(ctx: StepContext) -> None:
+    """Delete every object this step wrote plus anything left under the project's prefix."""
+    for key in ctx.written_keys:
+        storage.s3_client().delete_object(Bucket=storage.bucket(), Key=key)
+    storage.delete_prefix(storage.project_prefix(ctx.tenant, ctx.project_id))
+
+
+@contextmanager
+def workspace(step: str) -> Iterator[Path]:
+    """A scratch directory removed afterwards (Lambda's /tmp is shared between warm invocations)."""
+    root = get_settings().work_dir or None
+    path = Path(tempfile.mkdtemp(prefix=f"klipstar-{step}-", dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def step(name: str) -> Callable[[Callable[[StepContext], State]], Callable[[State, Any], State]]:
+    """Decorate a step body `fn(ctx) -> new state` into a Lambda handler `(event, context) -> state`."""
+
+    def decorate(fn: Callable[[StepContext], State]) -> Callable[[State, Any], State]:
+        @functools.wraps(fn)
+        def handler(event: State, context: Any = None) -> State:
+            metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+            metrics.add_dimension(name="step", value=name)
+            execution_id = str(event.get("execution_id", ""))
+            logger.thread_safe_append_keys(
+                project_id=event.get("project_id"), execution_id=execution_id, step=name
+            )
+            ctx = StepContext(step=name, state=event, metrics=metrics, execution_id=execution_id)
+            started = time.monotonic()
+            try:
+                with tracer.provider.in_subsegment(f"## {name}") as subsegment:
+                    subsegment.put_annotation(key="project_id", value=str(event.get("project_id", "")))
+                    result = fn(ctx)
+            except ProjectGone as exc:
+                logger.info("project deleted mid-run; stopping", extra={"reason": str(exc)})
+                raise
+            except Exception as exc:
+                code = getattr(exc, "code", "internal_error")
+                metrics.add_metric(name=f"Failures_{code}", unit=MetricUnit.Count, value=1)
+                logger.warning("step failed", extra={"error_type": type(exc).__name__, "code": code})
+                raise
+            finally:
+                elapsed_ms = (time.monotonic() - started) * 1000
+                metrics.add_metric(name="StepDuration", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+                metrics.flush_metrics()
+                logger.thread_safe_clear_keys()
+            logger.info("step done", extra={"duration_ms": round(elapsed_ms)})
+            return result
+
+        return handler
+
+    return decorate
+
+
+def carry(state: State, **extra: Any) -> State:
+    """The ids every state carries forward, plus `extra`."""
+    keep = ("project_id", "tenant", "execution_id", "prompt_job_id")
+    out = {k: state[k] for k in keep if k in state}
+    out.update(extra)
+    return out

@@ -1,0 +1,95 @@
+"""Finalize: write the Clip rows, mark the project completed and give its concurrency slot back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ..data import quotas, storage
+from ..data.models import Clip, Project, utcnow
+from ..engine.types import ScoredClip, Transcript
+from .common import ProjectGone, State, StepContext, carry, load_project, step, take_back, update_project
+
+
+def clip_rows(
+    ctx: StepContext,
+    project: Project,
+    scored: list[dict[str, Any]],
+    rendered: list[dict[str, Any]],
+    transcript: Transcript,
+    *,
+    first_rank: int = 0,
+    prompt_job_id: str | None = None,
+) -> list[Clip]:
+    """Build (unsaved) Clip rows from the scored clips and their renditions."""
+    by_clip: dict[str, list[dict[str, Any]]] = {}
+    for r in rendered:
+        by_clip.setdefault(r["clip_id"], []).append(r)
+    rows: list[Clip] = []
+    for offset, entry in enumerate(scored):
+        clip = ScoredClip.from_dict(entry["clip"])
+        renditions: dict[str, dict[str, Any]] = {}
+        thumbnail_key = None
+        for r in by_clip.get(entry["clip_id"], []):
+            for name in r["platforms"]:
+                renditions[name] = {"width": r["width"], "height": r["height"], "key": r["key"]}
+            thumbnail_key = thumbnail_key or r.get("thumbnail_key")
+        start, end = clip.candidate.start, clip.candidate.end
+        words = transcript.clip_words(start, end)
+        rows.append(
+            Clip(
+                entry["clip_id"],
+                project_id=ctx.project_id,
+                tenant=ctx.tenant,
+                rank=first_rank + offset,
+                title=clip.title,
+                description=clip.description,
+                hashtags=list(clip.hashtags),
+                virality_score=clip.virality_score,
+                sub_scores=clip.sub_scores.to_dict(),
+                reason=clip.reason,
+                start=round(start, 3),
+                end=round(end, 3),
+                duration_seconds=round(end - start, 2),
+                transcript={"text": " ".join(w.text.strip() for w in words), "words": [w.to_dict() for w in words]},
+                renditions=renditions,
+                thumbnail_key=thumbnail_key,
+                prompt_job_id=prompt_job_id,
+                prompt=clip.prompt,
+                relevance=clip.relevance,
+            )
+        )
+    return rows
+
+
+def save_rows_or_take_back(ctx: StepContext, rows: list[Clip]) -> None:
+    """Save the rows; if the project vanished meanwhile, delete them (and its objects) and stop."""
+    with Clip.batch_write() as batch:
+        for row in rows:
+            batch.save(row)
+    try:
+        Project.get(ctx.project_id, consistent_read=True)
+    except Project.DoesNotExist:
+        with Clip.batch_write() as batch:
+            for row in rows:
+                batch.delete(row)
+        take_back(ctx)
+        raise ProjectGone(f"project {ctx.project_id} was deleted during {ctx.step}") from None
+
+
+@step("finalize")
+def handler(ctx: StepContext) -> State:
+    """State + scored_key, rendered [rendition] -> {project_id, tenant, clip_ids}."""
+    project = load_project(ctx.project_id)
+    scored = storage.get_json(ctx.state["scored_key"])
+    transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
+    rows = clip_rows(ctx, project, scored, ctx.state.get("rendered", []), transcript)
+    save_rows_or_take_back(ctx, rows)
+    update_project(ctx.project_id, status="completed", stage="completed", progress=100, completed_at=utcnow())
+    quotas.release_project_slot(ctx.project_id)
+    # intermediate files (audio, chunk transcripts) are not needed any more; source and transcript stay
+    storage.delete_prefix(storage.work_key(ctx.tenant, ctx.project_id, "audio"))
+    storage.delete_prefix(storage.work_key(ctx.tenant, ctx.project_id, "transcript-part-"))
+    ctx.metrics.add_metric(name="VideosProcessed", unit=MetricUnit.Count, value=1)
+    return carry(ctx.state, clip_ids=[r.clip_id for r in rows])

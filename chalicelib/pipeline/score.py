@@ -1,0 +1,70 @@
+"""Score: sentences -> candidates -> virality scores -> the top clips, and the render jobs for the Map."""
+
+from __future__ import annotations
+
+from ..data import storage
+from ..engine import segment
+from ..engine.clipper import clip_id_for, plan_render_jobs
+from ..engine.errors import SourceTooShort
+from ..engine.score import score_candidates, select_clips
+from ..engine.types import ClipOptions, ScoredClip, Transcript
+from ..settings import get_settings
+from .common import State, StepContext, carry, ensure_still_there, load_project, set_stage, step, workspace
+
+
+def options_of(project: object) -> ClipOptions:
+    """The project's request fields as validated ClipOptions."""
+    return ClipOptions(
+        max_clips=int(project.max_clips),  # type: ignore[attr-defined]
+        caption_style=project.caption_style,  # type: ignore[attr-defined]
+        platforms=list(project.platforms or []) or ["youtube_shorts", "tiktok", "reels"],  # type: ignore[attr-defined]
+        min_duration=float(project.min_duration),  # type: ignore[attr-defined]
+        max_duration=float(project.max_duration),  # type: ignore[attr-defined]
+        language=project.language,  # type: ignore[attr-defined]
+    ).validate()
+
+
+def render_jobs(state_clips: list[tuple[str, ScoredClip]], platforms: list[str]) -> list[dict]:
+    """Clips x distinct output sizes, as small dicts for the render Map (each knows the total)."""
+    jobs = [j.to_dict() for j in plan_render_jobs([cid for cid, _ in state_clips], platforms)]
+    for job in jobs:
+        job["of"] = len(jobs)
+    return jobs
+
+
+@step("score")
+def handler(ctx: StepContext) -> State:
+    """State + transcript_key -> + scored_key, renders [render job]."""
+    settings = get_settings()
+    project = load_project(ctx.project_id)
+    options = options_of(project)
+    set_stage(ctx.project_id, "scoring", 45)
+    transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
+    sentences = segment.split_sentences(transcript)
+    candidates = segment.build_candidates(
+        transcript, sentences, options.min_duration, options.effective_max_duration
+    )
+    if not candidates:
+        raise SourceTooShort(
+            f"no stretch of speech lasts between {options.min_duration:g} and "
+            f"{options.effective_max_duration:g} seconds"
+        )
+    with workspace("score") as work:
+        wav = storage.get_file(ctx.state["audio_key"], work / "audio.wav") if ctx.state.get("audio_key") else None
+        scored = score_candidates(transcript, sentences, candidates, wav, settings=settings)
+    chosen = select_clips(scored, options.max_clips)
+    clips = [(clip_id_for(ctx.project_id, c.candidate.start, c.candidate.end), c) for c in chosen]
+    scored_key = ctx.put_json(
+        storage.work_key(ctx.tenant, ctx.project_id, "scored.json"),
+        [{"clip_id": cid, "clip": c.to_dict()} for cid, c in clips],
+    )
+    renders = render_jobs(clips, options.platforms)
+    set_stage(ctx.project_id, "rendering", 55)
+    ensure_still_there(ctx)
+    return carry(
+        ctx.state,
+        source_key=ctx.state["source_key"],
+        transcript_key=ctx.state["transcript_key"],
+        scored_key=scored_key,
+        renders=renders,
+    )

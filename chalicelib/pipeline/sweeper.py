@@ -1,0 +1,55 @@
+"""Sweeper (scheduled): nothing stays "processing" forever.
+
+Fails every project still marked processing whose execution has ended (failed, timed out, aborted,
+or even succeeded without completing the project) or cannot be found, plus projects that never got
+an execution within the grace period.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ..data.aws import stepfunctions_client
+from ..data.models import Project, utcnow
+from .common import logger
+from .mark_failed import fail_project
+
+GRACE = timedelta(minutes=10)  # a project younger than this may still be starting
+
+ENDED: dict[str, tuple[str, str]] = {
+    "FAILED": ("execution_failed", "processing stopped unexpectedly"),
+    "TIMED_OUT": ("timeout", "processing took longer than allowed"),
+    "ABORTED": ("execution_aborted", "processing was stopped"),
+    "SUCCEEDED": ("execution_incomplete", "processing ended without completing the project"),
+}
+
+
+def verdict(project: Project, now: Any) -> tuple[str, str] | None:
+    """(code, message) if `project` must be failed, else None."""
+    if not project.execution_arn:
+        return ("execution_missing", "processing never started") if now - project.created_at > GRACE else None
+    client = stepfunctions_client()
+    try:
+        status = client.describe_execution(executionArn=project.execution_arn)["status"]
+    except client.exceptions.ExecutionDoesNotExist:
+        return "execution_missing", "processing was lost"
+    return ENDED.get(status)
+
+
+def sweep(now: Any = None) -> list[str]:
+    """Fail stuck projects; returns the ids it failed."""
+    now = now or utcnow()
+    failed: list[str] = []
+    for project in Project.scan(Project.status == "processing"):
+        found = verdict(project, now)
+        if found and fail_project(project.project_id, *found):
+            failed.append(project.project_id)
+    if failed:
+        logger.info("sweeper failed stuck projects", extra={"project_ids": failed})
+    return failed
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """Lambda entry (scheduled event)."""
+    return {"failed": sweep()}

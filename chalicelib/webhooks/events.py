@@ -1,0 +1,170 @@
+"""Webhook events: payload builders and the enqueue step (delivery row + SQS message).
+
+Stored payloads never hold URLs: a clip's download link is kept as {"$presign": <object key>} and
+turned into a fresh presigned URL at each delivery attempt, so a retry hours later still works.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..data import storage
+from ..data.aws import sqs_client
+from ..data.models import Clip, Project, PromptJob, WebhookDelivery, utcnow
+from ..settings import get_settings
+
+EVENT_TYPES: tuple[str, ...] = (
+    "project.completed",
+    "project.failed",
+    "prompt.completed",
+    "clip.published",
+    "clip.publish_failed",
+)
+DELIVERY_LOG_DAYS = 30
+PRESIGN = "$presign"
+
+
+def new_event_id() -> str:
+    return "evt_" + secrets.token_hex(12)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def project_fields(project: Project) -> dict[str, Any]:
+    """The project as GET /v1/projects/:id shows it (without clips): the API's own serializer."""
+    try:
+        from ..api.serialize import project_out
+    except ImportError:  # the API package is not deployed with this function
+        return _basic_project_fields(project)
+    out = project_out(project, with_clips=False)
+    out.pop("clips", None)
+    return out
+
+
+def _basic_project_fields(project: Project) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": project.project_id,
+        "status": project.status,
+        "stage": project.stage,
+        "progress": int(project.progress or 0),
+        "created_at": _iso(project.created_at),
+        "completed_at": _iso(project.completed_at),
+        "video_url": project.video_url,
+        "upload_id": project.upload_id,
+        "max_clips": int(project.max_clips),
+        "caption_style": project.caption_style,
+        "platforms": list(project.platforms or []),
+        "min_duration": float(project.min_duration),
+        "max_duration": float(project.max_duration),
+        "language": project.language,
+        "webhook_url": project.webhook_url,
+        "metadata": dict(project.metadata or {}),
+    }
+    if project.error is not None:
+        out["error"] = {"code": project.error.code, "message": project.error.message}
+    return out
+
+
+def clip_payload(clip: Clip) -> dict[str, Any]:
+    """A clip in the seed's webhook shape, download links as presign markers."""
+    renditions = dict(clip.renditions or {})
+    platforms = {
+        name: {"width": r["width"], "height": r["height"], "download_url": {PRESIGN: r["key"]}}
+        for name, r in renditions.items()
+    }
+    first = next(iter(renditions.values()), None)
+    return {
+        "id": clip.clip_id,
+        "title": clip.title,
+        "virality_score": int(clip.virality_score),
+        "duration_seconds": float(clip.duration_seconds),
+        "download_url": {PRESIGN: first["key"]} if first else None,
+        "platforms": platforms,
+        "thumbnail_url": {PRESIGN: clip.thumbnail_key} if clip.thumbnail_key else None,
+        "start": float(clip.start),
+        "end": float(clip.end),
+        "reason": clip.reason,
+        "sub_scores": dict(clip.sub_scores or {}),
+    }
+
+
+def project_completed(project: Project) -> dict[str, Any]:
+    clips = sorted(
+        (c for c in Clip.by_project.query(project.project_id) if not c.prompt_job_id), key=lambda c: int(c.rank)
+    )
+    return {
+        **project_fields(project),
+        "event": "project.completed",
+        "project_id": project.project_id,
+        "clips": [clip_payload(c) for c in clips],
+    }
+
+
+def project_failed(project: Project) -> dict[str, Any]:
+    return {**project_fields(project), "event": "project.failed", "project_id": project.project_id}
+
+
+def prompt_completed(project: Project, job: PromptJob) -> dict[str, Any]:
+    wanted = list(job.clip_ids or [])
+    clips = {c.clip_id: c for c in Clip.batch_get(wanted)} if wanted else {}
+    return {
+        "event": "prompt.completed",
+        "project_id": project.project_id,
+        "prompt_job_id": job.job_id,
+        "prompt": job.prompt,
+        "status": job.status,
+        "reason": job.reason,
+        "clips": [clip_payload(clips[i]) for i in wanted if i in clips],
+    }
+
+
+def materialize(payload: Any) -> Any:
+    """Replace every {"$presign": key} marker with a fresh presigned GET URL."""
+    if isinstance(payload, dict):
+        if set(payload) == {PRESIGN}:
+            return storage.presign_get(payload[PRESIGN])
+        return {k: materialize(v) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [materialize(v) for v in payload]
+    return payload
+
+
+def enqueue(project: Project, event_type: str, payload: dict[str, Any], url: str | None = None) -> str | None:
+    """Record a delivery for the project's webhook URL and queue it; None when there is no URL."""
+    target = url or project.webhook_url
+    if not target:
+        return None
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    event_id = new_event_id()
+    now = utcnow()
+    WebhookDelivery(
+        event_id,
+        tenant=project.tenant,
+        project_id=project.project_id,
+        event_type=event_type,
+        url=target,
+        payload=payload,
+        status="pending",
+        attempts=[],
+        created_at=now,
+        retry_from=now,
+        expires_at=now + timedelta(days=DELIVERY_LOG_DAYS),
+    ).save()
+    send(event_id)
+    return event_id
+
+
+def send(event_id: str, delay_seconds: int = 0) -> None:
+    """Put the delivery on the webhook queue (no-op when no queue is configured)."""
+    queue_url = get_settings().webhook_queue_url
+    if not queue_url:
+        return
+    sqs_client().send_message(
+        QueueUrl=queue_url, MessageBody=json.dumps({"event_id": event_id}), DelaySeconds=min(900, delay_seconds)
+    )

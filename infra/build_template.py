@@ -1,0 +1,358 @@
+"""Generate infra/template.yaml, the merge template for `chalice package --merge-template`.
+
+Generated (not hand-written) so the DynamoDB tables always match chalicelib/data/models.py and the
+container-image functions match chalicelib/pipeline/functions.py; tests fail if the committed file is
+stale. Run: `python infra/build_template.py` (writes infra/template.yaml) or `--check`.
+
+What the merge adds to Chalice's SAM template:
+  * Parameters for the object store (S3 or Cloudflare R2), table prefix, image URI, concurrency;
+  * DynamoDB tables (indexes, TTL, point-in-time recovery), the S3 bucket (only when not on R2);
+  * SQS queues with dead-letter queues; the webhook dispatcher wired to its queue;
+  * the media functions (one container image, one function per pipeline step);
+  * the Step Functions state machine from infra/pipeline.asl.json with its ARNs substituted;
+  * least-privilege IAM policies per function (Chalice's lists are replaced wholesale, so each role's
+    full policy list is written here, including the CloudWatch Logs statement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chalicelib.data.models import ALL_MODELS  # noqa: E402
+from chalicelib.pipeline.functions import FUNCTIONS  # noqa: E402
+
+TEMPLATE = ROOT / "infra" / "template.yaml"
+ASL_URI = "../infra/pipeline.asl.json"  # relative to the package output dir (out/ at the repo root)
+
+
+def camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
+
+
+def sub(text: str) -> dict[str, Any]:
+    return {"Fn::Sub": text}
+
+
+def ref(name: str) -> dict[str, Any]:
+    return {"Ref": name}
+
+
+def getatt(resource: str, attr: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [resource, attr]}
+
+
+# --- parameters -------------------------------------------------------------------------------------
+
+PARAMETERS: dict[str, Any] = {
+    "TablePrefix": {"Type": "String", "Default": "klipstar-dev-", "Description": "Prefix of every table name."},
+    "MediaBucketName": {"Type": "String", "Description": "Bucket for sources, transcripts and clips (S3 or R2)."},
+    "S3EndpointUrl": {
+        "Type": "String",
+        "Default": "",
+        "Description": "Empty for AWS S3 (the template creates the bucket); "
+        "https://<account>.r2.cloudflarestorage.com for Cloudflare R2.",
+    },
+    "S3Region": {"Type": "String", "Default": "auto", "Description": "SigV4 region for the object store (R2: auto)."},
+    "S3AccessKeyId": {"Type": "String", "Default": "", "NoEcho": True, "Description": "R2 access key (empty on S3)."},
+    "S3SecretAccessKey": {"Type": "String", "Default": "", "NoEcho": True, "Description": "R2 secret key."},
+    "KeyPepper": {"Type": "String", "NoEcho": True, "Description": "Server-side secret hashing API keys."},
+    "MediaImageUri": {"Type": "String", "Description": "ECR URI of the image built from infra/Dockerfile."},
+    "RenderMaxConcurrency": {"Type": "Number", "Default": 10, "MinValue": 1, "MaxValue": 100},
+    "TranscribeMaxConcurrency": {"Type": "Number", "Default": 8, "MinValue": 1, "MaxValue": 100},
+}
+
+CONDITIONS: dict[str, Any] = {"UseS3": {"Fn::Equals": [ref("S3EndpointUrl"), ""]}}
+
+GLOBAL_ENV: dict[str, Any] = {
+    "KLIPSTAR_TABLE_PREFIX": ref("TablePrefix"),
+    "KLIPSTAR_AWS_REGION": ref("AWS::Region"),
+    "KLIPSTAR_BUCKET": ref("MediaBucketName"),
+    "KLIPSTAR_S3_ENDPOINT_URL": ref("S3EndpointUrl"),
+    "KLIPSTAR_S3_REGION": {"Fn::If": ["UseS3", ref("AWS::Region"), ref("S3Region")]},
+    "KLIPSTAR_S3_ACCESS_KEY_ID": ref("S3AccessKeyId"),
+    "KLIPSTAR_S3_SECRET_ACCESS_KEY": ref("S3SecretAccessKey"),
+    "KLIPSTAR_WEBHOOK_QUEUE_URL": ref("WebhookQueue"),
+    "KLIPSTAR_WEBHOOK_DLQ_URL": ref("WebhookDeadLetterQueue"),
+    "KLIPSTAR_PUBLISH_QUEUE_URL": ref("PublishQueue"),
+    "POWERTOOLS_METRICS_NAMESPACE": "Klipstar",
+}
+
+
+# --- tables -----------------------------------------------------------------------------------------
+
+
+def table_logical_id(base: str) -> str:
+    return camel(base) + "Table"
+
+
+def table_resource(model: Any) -> dict[str, Any]:
+    schema = model._get_schema()
+    props: dict[str, Any] = {
+        "TableName": sub("${TablePrefix}" + model.Meta.base_name),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": sorted(
+            {d["AttributeName"]: d for d in schema["attribute_definitions"]}.values(),
+            key=lambda d: d["AttributeName"],
+        ),
+        "KeySchema": schema["key_schema"],
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+    }
+    gsis = []
+    for index in schema.get("global_secondary_indexes", []):
+        keys = sorted(index["key_schema"], key=lambda k: k["KeyType"] != "HASH")
+        gsis.append({"IndexName": index["index_name"], "KeySchema": keys, "Projection": {"ProjectionType": "ALL"}})
+    if gsis:
+        props["GlobalSecondaryIndexes"] = gsis
+    ttl = [name for name, attr in model.get_attributes().items() if type(attr).__name__ == "TTLAttribute"]
+    if ttl:
+        props["TimeToLiveSpecification"] = {"AttributeName": model.get_attributes()[ttl[0]].attr_name, "Enabled": True}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": props,
+    }
+
+
+def table_arns(*bases: str) -> list[Any]:
+    """ARNs of the tables and their indexes."""
+    out: list[Any] = []
+    for base in bases:
+        out.append(getatt(table_logical_id(base), "Arn"))
+        out.append(sub(f"${{{table_logical_id(base)}.Arn}}/index/*"))
+    return out
+
+
+# --- IAM --------------------------------------------------------------------------------------------
+
+LOGS = {
+    "Effect": "Allow",
+    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+    "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"),
+}
+XRAY = {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"}
+READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"]
+WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
+BUCKET_ARN = sub("arn:${AWS::Partition}:s3:::${MediaBucketName}")
+OBJECTS_ARN = sub("arn:${AWS::Partition}:s3:::${MediaBucketName}/*")
+
+
+def ddb(actions: list[str], *tables: str) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": actions, "Resource": table_arns(*tables)}
+
+
+def s3(*actions: str) -> list[dict[str, Any]]:
+    """Object actions on the media bucket (unused on R2, where the keys come from parameters)."""
+    object_actions = [f"s3:{a}" for a in actions if a != "ListBucket"]
+    stmts = [{"Effect": "Allow", "Action": object_actions, "Resource": OBJECTS_ARN}]
+    if "ListBucket" in actions:
+        stmts.append({"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": BUCKET_ARN})
+    return stmts
+
+
+def sqs_send(*queues: str) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [getatt(q, "Arn") for q in queues]}
+
+
+EVENTS_OUT = [
+    ddb(["dynamodb:PutItem"], "webhook-deliveries"),
+    ddb(READ, "accounts"),
+    sqs_send("WebhookQueue"),
+]
+PROJECT_RW = ddb([*READ, "dynamodb:UpdateItem"], "projects")
+SLOT = ddb(["dynamodb:UpdateItem"], "rate-counters")
+
+POLICIES: dict[str, list[dict[str, Any]]] = {
+    # Chalice functions (zip)
+    "finalize": [PROJECT_RW, SLOT, ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket")],
+    "notify": [ddb(READ, "projects", "clips"), *EVENTS_OUT],
+    "mark_failed": [PROJECT_RW, SLOT, ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs"), ddb(READ, "clips"),
+                    *EVENTS_OUT],
+    "prompt_finalize": [ddb(READ, "projects"), ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs"),
+                        ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
+    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects"), SLOT, ddb(READ, "clips"), *EVENTS_OUT,
+                {"Effect": "Allow", "Action": ["states:DescribeExecution"],
+                 "Resource": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:*")}],
+    "webhook_dispatcher": [
+        ddb([*READ, "dynamodb:UpdateItem"], "webhook-deliveries"),
+        ddb(READ, "accounts"),
+        *s3("GetObject"),
+        {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                                        "sqs:GetQueueAttributes"], "Resource": getatt("WebhookQueue", "Arn")},
+        sqs_send("WebhookDeadLetterQueue"),
+    ],
+    "api_handler": [
+        ddb(READ + WRITE, "accounts", "api-keys", "projects", "clips", "prompt-jobs", "publications",
+            "social-accounts", "rate-counters", "webhook-deliveries", "uploads", "idempotency"),
+        *s3("GetObject", "PutObject", "DeleteObject", "ListBucket", "AbortMultipartUpload"),
+        {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": ref("PipelineStateMachine")},
+        {"Effect": "Allow", "Action": ["states:StopExecution", "states:DescribeExecution"],
+         "Resource": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+                         "${PipelineStateMachine.Name}:*")},
+        sqs_send("WebhookQueue", "PublishQueue"),
+    ],
+    # container-image functions
+    "ingest": [PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "transcribe_plan": [PROJECT_RW, *s3("GetObject")],
+    "transcribe_chunk": [ddb(READ, "projects"), *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "transcribe_merge": [PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "score": [PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "render": [PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "prompt_search": [ddb(READ, "projects", "prompt-jobs"), *s3("GetObject", "PutObject", "DeleteObject",
+                                                                  "ListBucket")],
+}
+
+def chalice_logical_id(name: str) -> str:
+    return "APIHandler" if name == "api_handler" else camel(name)
+
+
+def build() -> dict[str, Any]:
+    resources: dict[str, Any] = {}
+    for model in ALL_MODELS:
+        resources[table_logical_id(model.Meta.base_name)] = table_resource(model)
+
+    resources["MediaBucket"] = {
+        "Type": "AWS::S3::Bucket",
+        "Condition": "UseS3",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketName": ref("MediaBucketName"),
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True, "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+            "LifecycleConfiguration": {"Rules": [
+                {"Id": "abort-incomplete-multipart", "Status": "Enabled",
+                 "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}}]},
+        },
+    }
+    for name, visibility in (("Webhook", 720), ("Publish", 5400)):
+        resources[f"{name}DeadLetterQueue"] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
+        }
+        resources[f"{name}Queue"] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "VisibilityTimeout": visibility,
+                "MessageRetentionPeriod": 345600,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {"deadLetterTargetArn": getatt(f"{name}DeadLetterQueue", "Arn"),
+                                  "maxReceiveCount": 30},
+            },
+        }
+
+    # Chalice's zip functions: precise policies on their roles, the dispatcher on its queue.
+    for fn, statements in POLICIES.items():
+        if fn in {f.name for f in FUNCTIONS if f.package == "image"}:
+            continue
+        role = camel(fn) + "Role"  # Chalice's per-function role (autogen_policy false + iam_policy_file)
+        resources[role] = {"Properties": {"Policies": [
+            {"PolicyName": f"{role}Policy",
+             "PolicyDocument": {"Version": "2012-10-17", "Statement": [LOGS, XRAY, *statements]}}]}}
+    resources["WebhookDispatcher"] = {"Properties": {"Events": {"WebhookDispatcherSqsEventSource": {
+        "Type": "SQS",
+        # Chalice writes the queue as Fn::Sub of a name; the merge replaces that string in place
+        "Properties": {"Queue": sub("${WebhookQueue.Arn}"), "BatchSize": 10,
+                       "MaximumBatchingWindowInSeconds": 0, "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}}}
+    resources["APIHandler"] = {"Properties": {"Environment": {"Variables": {
+        "KLIPSTAR_STATE_MACHINE_ARN": ref("PipelineStateMachine"),
+        "KLIPSTAR_KEY_PEPPER": ref("KeyPepper"),
+    }}}}
+
+    # Media steps: one image (infra/Dockerfile), one function per step, its command picks the handler.
+    for fn in FUNCTIONS:
+        if fn.package != "image":
+            continue
+        resources[camel(fn.name) + "Function"] = {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "PackageType": "Image",
+                "ImageUri": ref("MediaImageUri"),
+                "ImageConfig": {"Command": [fn.handler]},
+                "MemorySize": fn.memory_mb,
+                "Timeout": fn.timeout_s,
+                "EphemeralStorage": {"Size": 10240},
+                "Architectures": ["x86_64"],
+                "Tracing": "Active",
+                "Environment": {"Variables": {"KLIPSTAR_ENV": "prod", "POWERTOOLS_SERVICE_NAME": "klipstar-pipeline"}},
+                "Policies": [{"Version": "2012-10-17", "Statement": [XRAY, *POLICIES[fn.name]]}],
+            },
+        }
+
+    arns: dict[str, Any] = {}
+    for fn in FUNCTIONS:
+        logical = camel(fn.name) + "Function" if fn.package == "image" else chalice_logical_id(fn.name)
+        arns[fn.placeholder] = getatt(logical, "Arn")
+    arns["RenderMaxConcurrency"] = ref("RenderMaxConcurrency")
+    arns["TranscribeMaxConcurrency"] = ref("TranscribeMaxConcurrency")
+    resources["PipelineStateMachine"] = {
+        "Type": "AWS::Serverless::StateMachine",
+        "Properties": {
+            "DefinitionUri": ASL_URI,
+            "DefinitionSubstitutions": arns,
+            "Tracing": {"Enabled": True},
+            "Policies": [{"LambdaInvokePolicy": {"FunctionName": ref(
+                camel(fn.name) + "Function" if fn.package == "image" else chalice_logical_id(fn.name))}}
+                for fn in FUNCTIONS],
+        },
+    }
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": "Klipstar: API, pipeline state machine, media functions, tables, queues.",
+        "Parameters": PARAMETERS,
+        "Conditions": CONDITIONS,
+        "Globals": {"Function": {"Environment": {"Variables": GLOBAL_ENV}}},
+        "Resources": resources,
+        "Outputs": {
+            "StateMachineArn": {"Value": ref("PipelineStateMachine")},
+            "WebhookQueueUrl": {"Value": ref("WebhookQueue")},
+            "WebhookDeadLetterQueueUrl": {"Value": ref("WebhookDeadLetterQueue")},
+            "PublishQueueUrl": {"Value": ref("PublishQueue")},
+        },
+    }
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """CloudFormation does not accept YAML anchors/aliases: write shared dicts out in full."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def render() -> str:
+    header = "# GENERATED by infra/build_template.py from chalicelib/data/models.py and\n" \
+             "# chalicelib/pipeline/functions.py -- edit those, then run `python infra/build_template.py`.\n"
+    return header + yaml.dump(build(), Dumper=_NoAliasDumper, sort_keys=False, width=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if infra/template.yaml is stale")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        if not TEMPLATE.exists() or TEMPLATE.read_text() != text:
+            print("infra/template.yaml is stale: run python infra/build_template.py", file=sys.stderr)
+            return 1
+        return 0
+    TEMPLATE.write_text(text)
+    print(f"wrote {TEMPLATE.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
