@@ -88,6 +88,7 @@ class Settings:
     sqs_endpoint_url: str = _setting("", "SQS endpoint override (local mode).")
     webhook_queue_url: str = _setting("", "SQS queue feeding the webhook dispatcher.")
     publish_queue_url: str = _setting("", "SQS queue feeding the publish worker.")
+    webhook_dlq_url: str = _setting("", "Dead-letter queue receiving webhook deliveries that failed for good.")
     webhook_timeout_seconds: float = _setting(10.0, "Timeout of one webhook delivery attempt.")
     webhook_retry_hours: float = _setting(24.0, "How long failed webhook deliveries are retried.")
     token_encryption_key: str = _setting(

@@ -264,6 +264,7 @@ class WebhookDelivery(Model):
     status = UnicodeAttribute(default="pending")  # pending | delivered | failed
     attempts = ListAttribute(of=MapAttribute, default=list)  # {at, status_code, latency_ms, error}
     created_at = UTCDateTimeAttribute(default=utcnow)
+    retry_from = UTCDateTimeAttribute(null=True)  # start of the current retry window (creation or resend)
     expires_at = TTLAttribute(null=True)
     by_project = DeliveriesByProjectIndex()
 
