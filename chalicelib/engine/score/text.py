@@ -126,12 +126,12 @@ def content_words(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    """A crude suffix stripper, enough to merge "price"/"prices"/"pricing" style variants for keywords."""
+    """A crude suffix stripper, enough to merge "price"/"prices"/"priced"/"pricing" for keywords and search."""
     for suffix, min_len in (("ing", 5), ("ies", 5), ("es", 5), ("ed", 5), ("s", 4)):
         if word.endswith(suffix) and len(word) >= min_len + len(suffix) - 2:
-            base = word[: -len(suffix)]
-            return base + "y" if suffix == "ies" else base
-    return word
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word
 
 
 def count_phrases(text: str, phrases: Iterable[str]) -> int:
