@@ -18,6 +18,7 @@ import os
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -81,7 +82,13 @@ def _wrap(data_key: bytes, account_id: str, settings: Settings) -> tuple[str, by
 
 def _unwrap(kek: str, wrapped: bytes, account_id: str, settings: Settings) -> bytes:
     if kek == "kms":
-        out = kms_client(settings.aws_region).decrypt(CiphertextBlob=wrapped, EncryptionContext=_context(account_id))
+        try:
+            out = kms_client(settings.aws_region).decrypt(
+                CiphertextBlob=wrapped, EncryptionContext=_context(account_id)
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "error")
+            raise TokenCryptoError(f"KMS refused to unwrap the token data key ({code})") from None
         return out["Plaintext"]
     if kek == "local":
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -99,6 +100,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.log: list[tuple[str, str]] = []  # (method, path) of every request
+        self.on_request: Callable[[Request], None] | None = None  # observer, called before handling
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -120,6 +122,8 @@ class FakeServer:
                 )
                 with fake.lock:
                     fake.log.append((req.method, req.path))
+                if fake.on_request is not None:
+                    fake.on_request(req)
                 reply = fake.handle(req)
                 if reply is None:  # simulate a dropped connection: no status line at all
                     self.close_connection = True

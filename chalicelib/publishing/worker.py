@@ -1,0 +1,288 @@
+"""Publish worker: one Publication row -> a post on the platform, with recorded status transitions.
+
+`process_publication(publication_id)` is what the SQS-fed Lambda (and the local worker) runs:
+
+    queued --(conditional update: only from queued)--> uploading --> processing --> published
+                                                           \\-------------\\--------> failed
+
+The conditional queued -> uploading update is the double-post guard: a second run for the same
+publication (SQS redelivery, a duplicate message, the scheduler and the queue both firing) finds the
+status already moved and does nothing. Limits are checked before any byte is sent; refreshed tokens are
+re-encrypted into the SocialAccount row; clip.published / clip.publish_failed are emitted at the end.
+
+Scheduling (`dispatch_publication`): immediate publications go straight to the publish queue; ones with
+a future schedule_at get an EventBridge Scheduler one-time schedule (on AWS) targeting that queue, or
+wait for the local scheduler loop (`run_due_publications`), which local mode calls periodically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from ..data import storage
+from ..data.models import Clip, ErrorMap, Project, Publication, SocialAccount, utcnow
+from ..settings import Settings, get_settings
+from . import tokens as token_crypto
+from .base import PlatformClient, PublishRequest, TokenSet
+from .errors import PublishError
+from .instagram import InstagramClient
+from .limits import check_clip, check_privacy, pick_rendition, resolve_target
+from .tiktok import TikTokClient
+from .youtube import YouTubeClient
+
+log = logging.getLogger(__name__)
+
+CLIENTS: dict[str, type[PlatformClient]] = {
+    "youtube": YouTubeClient,
+    "tiktok": TikTokClient,
+    "instagram": InstagramClient,
+}
+ClientFactory = Callable[..., PlatformClient]
+
+
+# --- status transitions ------------------------------------------------------------------------------
+
+
+def _claim(pub: Publication) -> bool:
+    """queued -> uploading, only if still queued (atomic). False when another run got there first."""
+    now = utcnow()
+    try:
+        pub.update(
+            actions=[Publication.status.set("uploading"), Publication.updated_at.set(now)],
+            condition=(Publication.status == "queued"),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _set_status(pub: Publication, status: str, **fields: Any) -> None:
+    actions = [Publication.status.set(status), Publication.updated_at.set(utcnow())]
+    for name, value in fields.items():
+        attr = getattr(Publication, name)
+        actions.append(attr.set(value) if value is not None else attr.remove())
+    pub.update(actions=actions)
+
+
+# --- events --------------------------------------------------------------------------------------------
+
+
+def publication_payload(pub: Publication) -> dict[str, Any]:
+    """The webhook body of clip.published / clip.publish_failed."""
+    return {
+        "publication_id": pub.publication_id,
+        "clip_id": pub.clip_id,
+        "project_id": pub.project_id,
+        "platform": pub.platform,
+        "account_id": pub.account_id,
+        "status": pub.status,
+        "post_id": pub.post_id,
+        "post_url": pub.post_url,
+        "error": pub.error.as_dict() if pub.error else None,
+    }
+
+
+def emit_event(event_type: str, pub: Publication) -> str | None:
+    """Queue a signed webhook for `event_type` to the project's webhook_url (None when none is set)."""
+    try:
+        project = Project.get(pub.project_id)
+    except DoesNotExist:
+        return None
+    try:
+        from ..webhooks import events
+    except ImportError:  # webhook delivery not installed yet
+        log.warning("webhooks.events unavailable; %s for %s not delivered", event_type, pub.publication_id)
+        return None
+    return events.enqueue(project, event_type, {"event": event_type, **publication_payload(pub)})
+
+
+# --- the worker ------------------------------------------------------------------------------------------
+
+
+def _fail(pub: Publication, error: dict[str, str]) -> Publication:
+    _set_status(pub, "failed", error=ErrorMap(code=error["code"], message=error["message"][:500]))
+    pub.refresh()
+    emit_event("clip.publish_failed", pub)
+    return pub
+
+
+def _save_tokens(account: SocialAccount, settings: Settings) -> Callable[[TokenSet], None]:
+    def save(new: TokenSet) -> None:
+        blob = token_crypto.encrypt_tokens(new.to_dict(), account.social_account_id, settings)
+        account.update(actions=[SocialAccount.encrypted_tokens.set(blob)])
+
+    return save
+
+
+def process_publication(
+    publication_id: str,
+    *,
+    settings: Settings | None = None,
+    client_factory: ClientFactory | None = None,
+    now: datetime | None = None,
+) -> Publication | None:
+    """Publish one queued publication; returns the final row (None if it does not exist).
+
+    Safe to run twice: only the run that moves it out of `queued` uploads anything. A publication whose
+    schedule_at is still in the future is left queued. `client_factory(platform, tokens, **kw)` lets
+    tests and the local service build clients (default: the real client class for the platform).
+    """
+    settings = settings or get_settings()
+    try:
+        pub = Publication.get(publication_id)
+    except DoesNotExist:
+        log.warning("publication %s does not exist", publication_id)
+        return None
+    now = now or utcnow()
+    if pub.status != "queued":
+        log.info("publication %s is already %s; nothing to do", publication_id, pub.status)
+        return pub
+    if pub.schedule_at is not None and pub.schedule_at > now + timedelta(seconds=5):
+        log.info("publication %s is scheduled for %s", publication_id, pub.schedule_at.isoformat())
+        return pub
+    if not _claim(pub):
+        log.info("publication %s was claimed by another run", publication_id)
+        return Publication.get(publication_id)
+    pub.refresh()
+
+    try:
+        target = resolve_target(pub.platform)
+        clip = Clip.get(pub.clip_id)
+        account = SocialAccount.get(pub.account_id)
+        if clip.tenant != pub.tenant or account.tenant != pub.tenant:
+            raise PublishError("clip or account belongs to another tenant", code="not_found")
+        if account.platform != target.account_platform:
+            raise PublishError(f"account {account.social_account_id} is a {account.platform} account, "
+                               f"not {target.account_platform}", code="account_mismatch")
+        check_privacy(target, pub.privacy)
+        rendition = pick_rendition(target, dict(clip.renditions or {}))
+        width, height = int(rendition["width"]), int(rendition["height"])
+        check_clip(target, duration=float(clip.duration_seconds), width=width, height=height)
+        token_set = TokenSet.from_dict(
+            token_crypto.decrypt_tokens(account.encrypted_tokens, account.social_account_id, settings)
+        )
+    except (DoesNotExist, KeyError) as exc:
+        return _fail(pub, {"code": "not_found", "message": f"clip, rendition or account missing: {exc}"})
+    except (PublishError, token_crypto.TokenCryptoError) as exc:
+        return _fail(pub, {"code": exc.code, "message": str(exc)})
+
+    with tempfile.TemporaryDirectory(prefix="klipstar-publish-", dir=settings.work_dir or None) as tmp:
+        try:
+            path = storage.get_file(rendition["key"], Path(tmp) / "clip.mp4")
+            check_clip(target, duration=float(clip.duration_seconds), width=width, height=height,
+                       size_bytes=path.stat().st_size)
+            req = PublishRequest(
+                path=path,
+                title=pub.title or clip.title,
+                description=pub.description if pub.description is not None else clip.description,
+                tags=list(clip.hashtags or []),
+                privacy=pub.privacy,
+                duration=float(clip.duration_seconds),
+                width=width,
+                height=height,
+                video_url=storage.presign_get(rendition["key"]) if target.account_platform == "instagram" else None,
+            )
+            factory = client_factory or (lambda platform, toks, **kw: CLIENTS[platform](toks, **kw))
+            client = factory(
+                target.account_platform,
+                token_set,
+                settings=settings,
+                on_tokens=_save_tokens(account, settings),
+                on_status=lambda stage: _set_status(pub, stage),
+            )
+            result = client.publish(req)
+        except PublishError as exc:
+            log.info("publication %s failed: %s", publication_id, exc.code)
+            return _fail(pub, exc.to_dict())
+        except Exception:
+            log.exception("publication %s crashed", publication_id)
+            return _fail(pub, {"code": "internal_error", "message": "publishing failed unexpectedly"})
+
+    _set_status(pub, "published", post_id=result.post_id, post_url=result.post_url, error=None)
+    pub.refresh()
+    emit_event("clip.published", pub)
+    return pub
+
+
+# --- queue and scheduler -----------------------------------------------------------------------------------
+
+
+def sqs_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """SQS-fed Lambda: each record body is {"publication_id": ...}."""
+    done = []
+    for record in event.get("Records", []):
+        body = json.loads(record["body"])
+        pub = process_publication(body["publication_id"])
+        done.append({"publication_id": body["publication_id"], "status": pub.status if pub else None})
+    return {"processed": done}
+
+
+def _sqs(settings: Settings) -> Any:
+    kwargs: dict[str, Any] = {"region_name": settings.aws_region}
+    if settings.sqs_endpoint_url:
+        kwargs["endpoint_url"] = settings.sqs_endpoint_url
+    return boto3.client("sqs", **kwargs)
+
+
+def schedule_name(publication_id: str) -> str:
+    return f"klipstar-publish-{publication_id}"
+
+
+def dispatch_publication(pub: Publication, *, settings: Settings | None = None,
+                         now: datetime | None = None) -> str:
+    """Hand a freshly created publication to the worker. Returns how: queued | scheduled | local.
+
+    - no schedule_at (or already due): one message on the publish queue;
+    - future schedule_at on AWS: an EventBridge Scheduler `at(...)` schedule sending that message then
+      (deleted after it fires);
+    - future schedule_at in local mode (or with no scheduler configured): left for the local scheduler
+      loop, `run_due_publications`.
+    """
+    settings = settings or get_settings()
+    now = now or utcnow()
+    body = json.dumps({"publication_id": pub.publication_id})
+    due = pub.schedule_at is None or pub.schedule_at <= now
+    if not due and not settings.is_local and settings.scheduler_role_arn and settings.publish_queue_arn:
+        at = pub.schedule_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        boto3.client("scheduler", region_name=settings.aws_region).create_schedule(
+            Name=schedule_name(pub.publication_id),
+            GroupName=settings.scheduler_group,
+            ScheduleExpression=f"at({at})",
+            ScheduleExpressionTimezone="UTC",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": settings.publish_queue_arn, "RoleArn": settings.scheduler_role_arn, "Input": body},
+            ActionAfterCompletion="DELETE",
+        )
+        return "scheduled"
+    if not due:
+        return "local"
+    if settings.publish_queue_url:
+        _sqs(settings).send_message(QueueUrl=settings.publish_queue_url, MessageBody=body)
+        return "queued"
+    return "local"
+
+
+def run_due_publications(*, now: datetime | None = None, settings: Settings | None = None,
+                         client_factory: ClientFactory | None = None) -> list[str]:
+    """Local scheduler loop body: publish every queued publication whose time has come.
+
+    Scans the publications table (local mode only: a small table, not a request path).
+    """
+    now = now or utcnow()
+    ran = []
+    for pub in Publication.scan(Publication.status == "queued"):
+        if pub.schedule_at is None or pub.schedule_at <= now:
+            process_publication(pub.publication_id, settings=settings, client_factory=client_factory, now=now)
+            ran.append(pub.publication_id)
+    return ran
