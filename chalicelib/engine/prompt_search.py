@@ -28,7 +28,7 @@ from .types import Candidate, ScoredClip, Sentence, Transcript
 log = logging.getLogger(__name__)
 
 SEM_WEIGHT, LEX_WEIGHT = 0.65, 0.35
-SEM_LO, SEM_HI = 0.15, 0.55  # cosine similarity mapped linearly to 0..1 between these
+SEM_LO, SEM_HI = 0.12, 0.5  # cosine similarity mapped linearly to 0..1 between these
 SINGLE_KEEP = 0.85  # single-moment requests keep windows within this share of the best relevance
 RERANK_TOP = 8
 TOPIC_SIM = 0.4  # a neighbour this close to the window centroid belongs to the same topic
@@ -73,6 +73,9 @@ EXPANSIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(advice|tips?|lessons?|takeaways?)\b"), "here is my advice and the lesson I learned"),
     (re.compile(r"\b(surpris|shock|unexpected|crazy|craziest)"), "a surprising, shocking thing nobody expected"),
     (re.compile(r"\bstor(y|ies)\b"), "let me tell you a story about what happened to me"),
+    (re.compile(r"\b(sponsor|ad read|advert|promo)"), "this video is sponsored by a company, use my promo code"),
+    (re.compile(r"\b(intro|greeting|welcome)"), "hi everyone, welcome back to the channel"),
+    (re.compile(r"\b(outro|goodbye|sign[- ]?off)"), "thanks for watching, see you next time, bye"),
 )
 
 

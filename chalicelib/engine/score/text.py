@@ -127,6 +127,7 @@ def content_words(text: str) -> list[str]:
 
 def stem(word: str) -> str:
     """A crude suffix stripper, enough to merge "price"/"prices"/"priced"/"pricing" for keywords and search."""
+    word = word.removesuffix("'s").rstrip("'")
     for suffix, min_len in (("ing", 5), ("ies", 5), ("es", 5), ("ed", 5), ("s", 4)):
         if word.endswith(suffix) and len(word) >= min_len + len(suffix) - 2:
             word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
