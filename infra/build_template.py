@@ -169,15 +169,17 @@ EVENTS_OUT = [
     sqs_send("WebhookQueue"),
 ]
 PROJECT_RW = ddb([*READ, "dynamodb:UpdateItem"], "projects")
+STOPPED = {"Effect": "Allow", "Action": ["states:DescribeExecution"],
+           "Resource": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:*")}
 SLOT = ddb(["dynamodb:UpdateItem"], "rate-counters")
 
 POLICIES: dict[str, list[dict[str, Any]]] = {
     # Chalice functions (zip)
-    "finalize": [PROJECT_RW, SLOT, ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket")],
+    "finalize": [STOPPED, PROJECT_RW, SLOT, ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket")],
     "notify": [ddb(READ, "projects", "clips"), *EVENTS_OUT],
     "mark_failed": [PROJECT_RW, SLOT, ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs"), ddb(READ, "clips"),
                     *EVENTS_OUT],
-    "prompt_finalize": [ddb(READ, "projects"), ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs"),
+    "prompt_finalize": [STOPPED, ddb(READ, "projects"), ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs"),
                         ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
     "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects"), SLOT, ddb(READ, "clips"), *EVENTS_OUT,
                 {"Effect": "Allow", "Action": ["states:DescribeExecution"],
@@ -201,13 +203,13 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
         sqs_send("WebhookQueue", "PublishQueue"),
     ],
     # container-image functions
-    "ingest": [PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
-    "transcribe_plan": [PROJECT_RW, *s3("GetObject")],
-    "transcribe_chunk": [ddb(READ, "projects"), *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
-    "transcribe_merge": [PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
-    "score": [PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
-    "render": [PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
-    "prompt_search": [ddb(READ, "projects", "prompt-jobs"), *s3("GetObject", "PutObject", "DeleteObject",
+    "ingest": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "transcribe_plan": [STOPPED, PROJECT_RW, *s3("GetObject")],
+    "transcribe_chunk": [STOPPED, ddb(READ, "projects"), *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "transcribe_merge": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "score": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "render": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "prompt_search": [STOPPED, ddb(READ, "projects", "prompt-jobs"), *s3("GetObject", "PutObject", "DeleteObject",
                                                                   "ListBucket")],
 }
 

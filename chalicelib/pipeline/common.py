@@ -24,6 +24,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from ..data import storage
+from ..data.aws import stepfunctions_client
 from ..data.models import Project, utcnow
 from ..settings import get_settings
 
@@ -97,13 +98,28 @@ def set_stage(project_id: str, stage: str, progress: int) -> None:
     update_project(project_id, stage=stage, progress=progress)
 
 
+def execution_stopped(execution_id: str) -> bool:
+    """True if the execution was stopped (DELETE stops it before removing rows and objects)."""
+    if not execution_id:
+        return False
+    client = stepfunctions_client()
+    try:
+        return client.describe_execution(executionArn=execution_id)["status"] == "ABORTED"
+    except client.exceptions.ExecutionDoesNotExist:
+        return True
+
+
 def ensure_still_there(ctx: StepContext) -> None:
-    """Call after writing: if the project vanished meanwhile, delete what this step wrote and stop."""
+    """Call after writing: if the project vanished (or its execution was stopped for a DELETE)
+    meanwhile, delete what this step wrote and stop."""
     try:
         Project.get(ctx.project_id, consistent_read=True)
     except DoesNotExist:
         take_back(ctx)
         raise ProjectGone(f"project {ctx.project_id} was deleted during {ctx.step}") from None
+    if execution_stopped(ctx.execution_id):
+        take_back(ctx)
+        raise ProjectGone(f"the execution of {ctx.project_id} was stopped during {ctx.step}")
 
 
 def take_back(ctx: StepContext) -> None:

@@ -9,7 +9,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ..data import quotas, storage
 from ..data.models import Clip, Project, utcnow
 from ..engine.types import ScoredClip, Transcript
-from .common import ProjectGone, State, StepContext, carry, load_project, step, take_back, update_project
+from .common import (
+    ProjectGone,
+    State,
+    StepContext,
+    carry,
+    execution_stopped,
+    load_project,
+    step,
+    take_back,
+    update_project,
+)
 
 
 def clip_rows(
@@ -70,7 +80,10 @@ def save_rows_or_take_back(ctx: StepContext, rows: list[Clip]) -> None:
             batch.save(row)
     try:
         Project.get(ctx.project_id, consistent_read=True)
+        gone = execution_stopped(ctx.execution_id)
     except Project.DoesNotExist:
+        gone = True
+    if gone:
         with Clip.batch_write() as batch:
             for row in rows:
                 batch.delete(row)
