@@ -167,7 +167,7 @@ def _slow_server(delay: float) -> tuple[str, Any]:
     import threading
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             time.sleep(delay)
             self.send_response(200)
             self.end_headers()
