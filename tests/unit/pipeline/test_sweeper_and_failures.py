@@ -1,0 +1,73 @@
+"""Nothing stays "processing": MarkFailed records the error and frees the slot; the sweeper catches the rest."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import boto3
+
+from chalicelib.data import quotas
+from chalicelib.data.models import Project, WebhookDelivery, utcnow
+from chalicelib.pipeline import mark_failed, sweeper
+from tests.unit.pipeline.awsenv import make_account, make_project
+
+WAIT = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+
+
+def _wait_machine() -> str:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="klipstar-local-lambda")["Role"]["Arn"]
+    for m in sfn.list_state_machines()["stateMachines"]:
+        if m["name"] == "sweeper-wait":
+            return m["stateMachineArn"]
+    return sfn.create_state_machine(name="sweeper-wait", definition=WAIT, roleArn=role)["stateMachineArn"]
+
+
+def test_mark_failed_records_code_frees_slot_and_queues_project_failed(world: Any) -> None:
+    make_account("failco", "whsec_x")
+    make_project("proj_mf1", tenant="failco#live", webhook_url="http://127.0.0.1:9/hook")
+    assert quotas.in_flight("failco") == 1
+    cause = json.dumps({"errorType": "NotMedia", "errorMessage": "the file is not a video\nTraceback..."})
+    out = mark_failed.handler({"project_id": "proj_mf1", "tenant": "failco#live",
+                               "error": {"Error": "NotMedia", "Cause": cause}})
+    assert out["error"] == {"code": "not_media", "message": "the file is not a video"}
+    p = Project.get("proj_mf1")
+    assert (p.status, p.stage, p.error.code, p.error.message) == ("failed", "failed", "not_media",
+                                                                  "the file is not a video")
+    assert quotas.in_flight("failco") == 0
+    deliveries = list(WebhookDelivery.by_project.query("proj_mf1"))
+    assert [d.event_type for d in deliveries] == ["project.failed"]
+    assert deliveries[0].payload["error"] == {"code": "not_media", "message": "the file is not a video"}
+    # a second failure report (e.g. the sweeper racing MarkFailed) changes nothing and frees nothing twice
+    mark_failed.handler({"project_id": "proj_mf1", "tenant": "failco#live", "error": {"Error": "States.Timeout"}})
+    assert Project.get("proj_mf1").error.code == "not_media" and quotas.in_flight("failco") == 0
+    assert len(list(WebhookDelivery.by_project.query("proj_mf1"))) == 1
+
+
+def test_sweeper_fails_projects_whose_execution_ended_or_vanished(world: Any) -> None:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = _wait_machine()
+    make_account("sweepco", "whsec_y")
+    running = sfn.start_execution(stateMachineArn=machine, name="sw-running")["executionArn"]
+    stopped = sfn.start_execution(stateMachineArn=machine, name="sw-stopped")["executionArn"]
+    sfn.stop_execution(executionArn=stopped)
+    old = utcnow() - timedelta(minutes=30)
+    make_project("proj_sw_run", tenant="sweepco#live", execution_arn=running)
+    make_project("proj_sw_stop", tenant="sweepco#live", execution_arn=stopped)
+    make_project("proj_sw_lost", tenant="sweepco#live", execution_arn=machine.replace(
+        ":stateMachine:", ":execution:") + ":never-existed")
+    make_project("proj_sw_nostart", tenant="sweepco#live", created_at=old)
+    make_project("proj_sw_young", tenant="sweepco#live")
+    make_project("proj_sw_done", tenant="sweepco#live", status="completed", execution_arn=stopped)
+    failed = set(sweeper.sweep())
+    assert {"proj_sw_stop", "proj_sw_lost", "proj_sw_nostart"} <= failed
+    assert not failed & {"proj_sw_run", "proj_sw_young", "proj_sw_done"}
+    assert Project.get("proj_sw_stop").error.code == "execution_aborted"
+    assert Project.get("proj_sw_lost").error.code == "execution_missing"
+    assert Project.get("proj_sw_run").status == "processing"
+    assert Project.get("proj_sw_done").status == "completed"
+    # three projects failed -> three slots back (6 taken, 3 still held: running, young, done-but-never-released)
+    assert quotas.in_flight("sweepco") == 3
+    assert sweeper.sweep() == []  # idempotent
