@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import pytest
 from chalice.test import Client
 from moto import mock_aws
 
@@ -119,62 +121,92 @@ def _serialise_dynamodb_writes(monkeypatch: Any) -> None:
         monkeypatch.setattr(DynamoDBBackend, name, locked)
 
 
-def _reset_caches() -> None:
+def _reset_caches(rebind: bool = False) -> None:
     from chalicelib.api import idempotency, openapi
     from chalicelib.data import aws, models, storage
     from chalicelib.settings import get_settings
 
     get_settings.cache_clear()
-    models.bind_models()
-    storage.s3_client.cache_clear()
+    if rebind:
+        models.bind_models()
+        storage.s3_client.cache_clear()
     aws.reset_clients()
     idempotency.reset()
     openapi.build_openapi.cache_clear()
 
 
+BASE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION, "KLIPSTAR_KEY_PEPPER": PEPPER, "KLIPSTAR_ENV": "prod",
+    "KLIPSTAR_AWS_REGION": REGION, "KLIPSTAR_S3_ENDPOINT_URL": "", "KLIPSTAR_DYNAMODB_ENDPOINT_URL": "",
+    "KLIPSTAR_STEPFUNCTIONS_ENDPOINT_URL": "", "KLIPSTAR_SQS_ENDPOINT_URL": "",
+    "KLIPSTAR_ALLOW_PRIVATE_URLS": "false", "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
 @contextmanager
-def api_env(monkeypatch: Any, **settings: str) -> Iterator[ApiEnv]:
-    """Everything the API needs, inside mock_aws."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION, "KLIPSTAR_KEY_PEPPER": PEPPER, "KLIPSTAR_ENV": "prod",
-        "KLIPSTAR_AWS_REGION": REGION, "KLIPSTAR_S3_ENDPOINT_URL": "", "KLIPSTAR_DYNAMODB_ENDPOINT_URL": "",
-        "KLIPSTAR_STEPFUNCTIONS_ENDPOINT_URL": "", "KLIPSTAR_SQS_ENDPOINT_URL": "",
-        "KLIPSTAR_ALLOW_PRIVATE_URLS": "false", "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }.items():
-        monkeypatch.setenv(name, value)
+def aws_world() -> Iterator[str]:
+    """mock_aws with the bucket and every table, once per test package (botocore clients are slow to make)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in BASE_ENV.items():
+            mp.setenv(name, value)
+        with mock_aws():
+            _reset_caches(rebind=True)
+            from chalicelib.data.models import create_tables
+            from chalicelib.settings import get_settings
+
+            boto3.client("s3", region_name=REGION).create_bucket(Bucket=get_settings().bucket)
+            role = boto3.client("iam", region_name=REGION).create_role(
+                RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            create_tables()
+            _serialise_dynamodb_writes(mp)
+            yield role
+            _reset_caches(rebind=True)
+
+
+def _wipe() -> None:
+    """Empty every table and the bucket (between tests)."""
+    from chalicelib.data import storage
+    from chalicelib.data.models import ALL_MODELS
+
+    for model in ALL_MODELS:
+        with model.batch_write() as batch:
+            for item in model.scan(attributes_to_get=[model._hash_keyname]):
+                batch.delete(item)
+    storage.delete_prefix("")
+
+
+_counter = itertools.count()
+
+
+@contextmanager
+def api_env(monkeypatch: Any, role: str, **settings: str) -> Iterator[ApiEnv]:
+    """A fresh API environment (empty tables and bucket, new state machine and queue, fake clock)."""
     for name, value in settings.items():
         monkeypatch.setenv(f"KLIPSTAR_{name.upper()}", value)
-    with mock_aws():
+    _wipe()
+    n = next(_counter)
+    sm_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name=f"klipstar-pipeline-{n}", definition=PASS_DEFINITION, roleArn=role
+    )["stateMachineArn"]
+    queue_url = boto3.client("sqs", region_name=REGION).create_queue(QueueName=f"klipstar-publish-{n}")["QueueUrl"]
+    monkeypatch.setenv("KLIPSTAR_STATE_MACHINE_ARN", sm_arn)
+    monkeypatch.setenv("KLIPSTAR_PUBLISH_QUEUE_URL", queue_url)
+    _reset_caches()
+    from chalicelib.data import quotas
+    from chalicelib.settings import get_settings
+
+    clock = FakeClock()
+    quotas.set_clock(clock)
+    from app import app
+
+    try:
+        with Client(app) as client:
+            yield ApiEnv(client=client, clock=clock, state_machine_arn=sm_arn, queue_url=queue_url,
+                         bucket=get_settings().bucket)
+    finally:
+        quotas.set_clock(None)
         _reset_caches()
-        from chalicelib.settings import get_settings
-
-        bucket = get_settings().bucket
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
-        iam = boto3.client("iam", region_name=REGION)
-        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        sm_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-            name="klipstar-pipeline", definition=PASS_DEFINITION, roleArn=role
-        )["stateMachineArn"]
-        queue_url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="klipstar-publish")["QueueUrl"]
-        monkeypatch.setenv("KLIPSTAR_STATE_MACHINE_ARN", sm_arn)
-        monkeypatch.setenv("KLIPSTAR_PUBLISH_QUEUE_URL", queue_url)
-        _reset_caches()
-        from chalicelib.data import quotas
-        from chalicelib.data.models import create_tables
-
-        create_tables()
-        _serialise_dynamodb_writes(monkeypatch)
-        clock = FakeClock()
-        quotas.set_clock(clock)
-        from app import app
-
-        try:
-            with Client(app) as client:
-                yield ApiEnv(client=client, clock=clock, state_machine_arn=sm_arn, queue_url=queue_url, bucket=bucket)
-        finally:
-            quotas.set_clock(None)
-            _reset_caches()
 
 
 def seed_completed_project(account_id: str, mode: str = "live", durations: tuple[float, ...] = (30.0, 120.0),

@@ -6,10 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from .apienv import ApiEnv, api_env
+from .apienv import ApiEnv, api_env, aws_world
+
+
+@pytest.fixture(scope="package")
+def aws_role() -> Iterator[str]:
+    with aws_world() as role:
+        yield role
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiEnv]:
-    with api_env(monkeypatch) as e:
+def env(monkeypatch: pytest.MonkeyPatch, aws_role: str) -> Iterator[ApiEnv]:
+    with api_env(monkeypatch, aws_role) as e:
         yield e

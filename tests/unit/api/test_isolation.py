@@ -1,0 +1,57 @@
+"""Tenant isolation: another account gets 404 for every one of A's resources, and A's data is untouched."""
+
+from __future__ import annotations
+
+import requests
+
+from chalicelib.data import storage
+from chalicelib.data.models import Clip, Project, Publication
+
+from .apienv import seed_completed_project, seed_social_account
+
+
+def test_account_b_cannot_touch_account_a(env):
+    a, b = env.key("acme"), env.key("bravo")
+    seeded = seed_completed_project("acme")
+    pid, clip_id = seeded["project_id"], seeded["clip_ids"][0]
+    running = env.call("POST", "/v1/projects", a, {"video_url": "https://videos.example.com/a.mp4"}).json["id"]
+    up = env.call("POST", "/v1/uploads", a, {"filename": "a.mp4", "content_type": "video/mp4", "size": 3}).json
+    requests.put(up["upload_url"], data=b"abc", headers={"Content-Type": "video/mp4"}, timeout=5)
+    sa_b = seed_social_account("bravo", "tiktok")
+    a_body = env.call("GET", f"/v1/projects/{pid}", a).body
+
+    attempts = [
+        ("GET", f"/v1/projects/{pid}", None),
+        ("GET", f"/v1/projects/{running}", None),
+        ("POST", f"/v1/projects/{pid}/prompt", {"prompt": "pricing"}),
+        ("DELETE", f"/v1/projects/{pid}", None),
+        ("DELETE", f"/v1/projects/{running}", None),
+        ("GET", f"/v1/clips/{clip_id}", None),
+        ("POST", f"/v1/clips/{clip_id}/publish", {"platform": "tiktok", "account_id": sa_b}),
+        ("GET", f"/v1/clips/{clip_id}/publications", None),
+        ("POST", f"/v1/uploads/{up['id']}/complete", None),
+    ]
+    for method, path, body in attempts:
+        r = env.call(method, path, b, body)
+        assert r.status == 404, (method, path, r.status)
+        err = r.json["error"]
+        assert err["code"] == "resource_missing" and err["type"] == "not_found_error"
+        assert "acme" not in r.body.decode()
+    # an id that never existed looks exactly the same
+    ghost = env.call("GET", "/v1/projects/proj_neverexisted", b).json["error"]
+    theirs = env.call("GET", f"/v1/projects/{pid}", b).json["error"]
+    assert ghost["code"] == theirs["code"] and ghost["type"] == theirs["type"]
+    r = env.call("POST", "/v1/projects", b, {"upload_id": up["id"]})
+    assert r.status == 404 and r.json["error"]["param"] == "upload_id"
+    assert env.call("GET", "/v1/projects", b).json["data"] == []
+    r = env.call("GET", f"/v1/projects?starting_after={pid}", b)
+    assert r.status == 400 and r.json["error"]["code"] == "invalid_cursor"
+    # A's data is intact
+    assert env.call("GET", f"/v1/projects/{pid}", a).body.replace(b" ", b"")[:40] == a_body.replace(b" ", b"")[:40]
+    assert Project.get(pid).status == "completed" and Project.get(running).status == "processing"
+    assert Clip.count(clip_id) == 1 and list(Publication.scan()) == []
+    assert len(storage.list_keys(storage.project_prefix("acme#live", pid))) == 6
+    assert len(env.executions()) == 1
+    # B's own social account cannot publish A's clip from A's side either
+    r = env.call("POST", f"/v1/clips/{clip_id}/publish", a, {"platform": "tiktok", "account_id": sa_b})
+    assert r.status == 404 and r.json["error"]["param"] == "account_id"

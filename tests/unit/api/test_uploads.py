@@ -1,0 +1,120 @@
+"""Uploads: presigned single PUT and multipart, completion, use by a project, cleanup on delete."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import requests
+
+from chalicelib.data import storage
+from chalicelib.data.models import Project, Upload
+
+from .sigv4 import presigned_signature_valid
+
+MiB = 1024 * 1024
+
+
+def _secret() -> str:
+    return storage.s3_client()._request_signer._credentials.get_frozen_credentials().secret_key
+
+
+def test_single_put_upload_feeds_a_project(env):
+    key = env.key("acme")
+    data = os.urandom(4096)
+    r = env.call("POST", "/v1/uploads", key, {"filename": "my talk.mp4", "content_type": "video/mp4",
+                                              "size": len(data)})
+    assert r.status == 201, r.json
+    up = r.json
+    assert up["id"].startswith("upl_") and up["status"] == "pending" and up["multipart"] is False
+    assert up["method"] == "PUT" and up["headers"] == {"Content-Type": "video/mp4"} and up["parts"] is None
+    url = up["upload_url"]
+    q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert q["X-Amz-Expires"] == "3600"
+    assert "content-type" in q["X-Amz-SignedHeaders"].split(";")
+    row = Upload.get(up["id"])
+    assert row.key == storage.upload_key("acme#live", up["id"], "my talk.mp4")
+    assert unquote(urlsplit(url).path).endswith("/" + row.key)
+    signed = {"content-type": "video/mp4", "content-length": str(len(data))}
+    headers = {k: v for k, v in signed.items() if k in q["X-Amz-SignedHeaders"].split(";")}
+    assert presigned_signature_valid(url, "PUT", _secret(), headers)
+    assert not presigned_signature_valid(url, "GET", _secret(), headers)
+    # creating a project before the bytes arrived is a conflict
+    r = env.call("POST", "/v1/projects", key, {"upload_id": up["id"]})
+    assert r.status == 409 and r.json["error"]["code"] == "upload_incomplete"
+    assert requests.put(url, data=data, headers={"Content-Type": "video/mp4"}, timeout=5).status_code == 200
+    done = env.call("POST", f"/v1/uploads/{up['id']}/complete", key)
+    assert done.status == 200 and done.json["status"] == "uploaded"
+    r = env.call("POST", "/v1/projects", key, {"upload_id": up["id"]})
+    assert r.status == 201, r.json
+    project = r.json
+    assert project["upload_id"] == up["id"] and project["video_url"] is None
+    assert Project.get(project["id"]).upload_key == row.key
+    assert Upload.get(up["id"]).status == "consumed"
+    again = env.call("POST", "/v1/projects", key, {"upload_id": up["id"]})
+    assert again.status == 409 and again.json["error"]["code"] == "upload_consumed"
+    assert env.call("POST", f"/v1/uploads/{up['id']}/complete", key).status == 409
+    assert env.call("DELETE", f"/v1/projects/{project['id']}", key).status == 204
+    assert storage.list_keys(storage.tenant_prefix("acme#live")) == []
+    assert Upload.count(up["id"]) == 0
+
+
+def test_single_put_without_complete_call_is_accepted(env):
+    key = env.key("acme")
+    up = env.call("POST", "/v1/uploads", key, {"filename": "a.mov", "content_type": "video/quicktime",
+                                               "size": 3}).json
+    requests.put(up["upload_url"], data=b"abc", headers={"Content-Type": "video/quicktime"}, timeout=5)
+    assert env.call("POST", "/v1/projects", key, {"upload_id": up["id"]}).status == 201
+
+
+def test_multipart_upload(env, monkeypatch):
+    from chalicelib.settings import get_settings
+
+    monkeypatch.setenv("KLIPSTAR_UPLOAD_PART_BYTES", str(5 * MiB))
+    get_settings.cache_clear()
+    key = env.key("acme")
+    data = os.urandom(11 * MiB + 123)
+    up = env.call("POST", "/v1/uploads", key, {"filename": "long.mp4", "content_type": "video/mp4",
+                                               "size": len(data)}).json
+    assert up["multipart"] is True and up["upload_url"] is None and up["part_size"] == 5 * MiB
+    assert [(p["part_number"], p["size"]) for p in up["parts"]] == [(1, 5 * MiB), (2, 5 * MiB), (3, MiB + 123)]
+    for part in up["parts"]:
+        q = {k: v[0] for k, v in parse_qs(urlsplit(part["upload_url"]).query).items()}
+        assert q["partNumber"] == str(part["part_number"]) and q["uploadId"] == Upload.get(up["id"]).multipart_upload_id
+    missing = env.call("POST", f"/v1/uploads/{up['id']}/complete", key, {})
+    assert missing.status == 400 and missing.json["error"]["param"] == "parts"
+    etags = []
+    for part in up["parts"]:
+        start = (part["part_number"] - 1) * up["part_size"]
+        resp = requests.put(part["upload_url"], data=data[start : start + part["size"]], timeout=10)
+        assert resp.status_code == 200
+        etags.append({"part_number": part["part_number"], "etag": resp.headers["ETag"]})
+    bad = env.call("POST", f"/v1/uploads/{up['id']}/complete", key, {"parts": [etags[1], etags[0], etags[2]]})
+    assert bad.status == 400 and bad.json["error"]["param"] == "parts"
+    done = env.call("POST", f"/v1/uploads/{up['id']}/complete", key, {"parts": etags})
+    assert done.status == 200 and done.json["status"] == "uploaded"
+    body = storage.s3_client().get_object(Bucket=storage.bucket(), Key=Upload.get(up["id"]).key)["Body"].read()
+    assert body == data
+
+
+def test_upload_errors(env):
+    key = env.key("acme")
+    r = env.call("POST", "/v1/uploads", key, {"filename": "x.mp4", "content_type": "video/mp4", "size": 6 * 1024**3})
+    assert r.status == 413 and r.json["error"]["code"] == "file_too_large" and r.json["error"]["param"] == "size"
+    for body, param in [
+        ({"filename": "x.exe", "content_type": "application/x-msdownload", "size": 5}, "content_type"),
+        ({"filename": "../../etc/passwd", "content_type": "video/mp4", "size": 5}, "filename"),
+        ({"filename": "x.mp4", "content_type": "video/mp4", "size": 0}, "size"),
+        ({"filename": "x.mp4", "content_type": "video/mp4"}, "size"),
+        ({"filename": "x.mp4", "content_type": "video/mp4", "size": 5, "public": True}, "public"),
+    ]:
+        r = env.call("POST", "/v1/uploads", key, body)
+        assert r.status == 400 and r.json["error"]["param"] == param, (body, r.json)
+    assert env.call("POST", "/v1/uploads/upl_nothere/complete", key).status == 404
+    r = env.call("POST", "/v1/projects", key, {"upload_id": "upl_nothere"})
+    assert r.status == 404 and r.json["error"]["param"] == "upload_id"
+    up = env.call("POST", "/v1/uploads", key, {"filename": "a.mp4", "content_type": "video/mp4", "size": 10}).json
+    requests.put(up["upload_url"], data=b"12345", headers={"Content-Type": "video/mp4"}, timeout=5)
+    r = env.call("POST", f"/v1/uploads/{up['id']}/complete", key)
+    assert r.status == 422 and r.json["error"]["code"] == "size_mismatch"
+    assert not storage.exists(Upload.get(up["id"]).key)
