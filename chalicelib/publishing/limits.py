@@ -59,6 +59,12 @@ TARGETS: dict[str, Target] = {
 }
 ALIASES = {"youtube": "youtube_shorts", "shorts": "youtube_shorts", "instagram": "reels"}
 ACCOUNT_PLATFORMS = ("youtube", "tiktok", "instagram")
+ACCOUNT_ALIASES = {"youtube_shorts": "youtube", "reels": "instagram"}
+
+
+def account_platform_of(name: str) -> str:
+    """Canonical SocialAccount platform (youtube | tiktok | instagram) for a stored platform name."""
+    return ACCOUNT_ALIASES.get(name, name)
 
 
 def resolve_target(name: str) -> Target:

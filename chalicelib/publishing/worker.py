@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from ..data import storage
@@ -35,7 +36,7 @@ from . import tokens as token_crypto
 from .base import PlatformClient, PublishRequest, TokenSet
 from .errors import PublishError
 from .instagram import InstagramClient
-from .limits import check_clip, check_privacy, pick_rendition, resolve_target
+from .limits import account_platform_of, check_clip, check_privacy, pick_rendition, resolve_target
 from .tiktok import TikTokClient
 from .youtube import YouTubeClient
 
@@ -162,7 +163,7 @@ def process_publication(
         account = SocialAccount.get(pub.account_id)
         if clip.tenant != pub.tenant or account.tenant != pub.tenant:
             raise PublishError("clip or account belongs to another tenant", code="not_found")
-        if account.platform != target.account_platform:
+        if account_platform_of(account.platform) != target.account_platform:
             raise PublishError(f"account {account.social_account_id} is a {account.platform} account, "
                                f"not {target.account_platform}", code="account_mismatch")
         check_privacy(target, pub.privacy)
@@ -218,13 +219,22 @@ def process_publication(
 # --- queue and scheduler -----------------------------------------------------------------------------------
 
 
-def sqs_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """SQS-fed Lambda: each record body is {"publication_id": ...}."""
+def sqs_handler(event: Any, context: Any = None, *, settings: Settings | None = None) -> dict[str, Any]:
+    """SQS-fed Lambda: each record body is {"publication_id": ...}.
+
+    Takes the raw Lambda event (a dict with Records) or Chalice's SQSEvent. A message that arrives
+    before the publication's schedule_at (the API queues every publication at once) is handed to
+    `dispatch_publication`, which creates the EventBridge schedule that sends it again on time.
+    """
+    settings = settings or get_settings()
+    bodies = [r["body"] for r in event.get("Records", [])] if isinstance(event, dict) else [r.body for r in event]
     done = []
-    for record in event.get("Records", []):
-        body = json.loads(record["body"])
-        pub = process_publication(body["publication_id"])
-        done.append({"publication_id": body["publication_id"], "status": pub.status if pub else None})
+    for raw in bodies:
+        publication_id = json.loads(raw)["publication_id"]
+        pub = process_publication(publication_id, settings=settings)
+        if pub is not None and pub.status == "queued" and pub.schedule_at is not None:
+            dispatch_publication(pub, settings=settings, on_conflict_ok=True)
+        done.append({"publication_id": publication_id, "status": pub.status if pub else None})
     return {"processed": done}
 
 
@@ -240,7 +250,7 @@ def schedule_name(publication_id: str) -> str:
 
 
 def dispatch_publication(pub: Publication, *, settings: Settings | None = None,
-                         now: datetime | None = None) -> str:
+                         now: datetime | None = None, on_conflict_ok: bool = False) -> str:
     """Hand a freshly created publication to the worker. Returns how: queued | scheduled | local.
 
     - no schedule_at (or already due): one message on the publish queue;
@@ -255,15 +265,19 @@ def dispatch_publication(pub: Publication, *, settings: Settings | None = None,
     due = pub.schedule_at is None or pub.schedule_at <= now
     if not due and not settings.is_local and settings.scheduler_role_arn and settings.publish_queue_arn:
         at = pub.schedule_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        boto3.client("scheduler", region_name=settings.aws_region).create_schedule(
-            Name=schedule_name(pub.publication_id),
-            GroupName=settings.scheduler_group,
-            ScheduleExpression=f"at({at})",
-            ScheduleExpressionTimezone="UTC",
-            FlexibleTimeWindow={"Mode": "OFF"},
-            Target={"Arn": settings.publish_queue_arn, "RoleArn": settings.scheduler_role_arn, "Input": body},
-            ActionAfterCompletion="DELETE",
-        )
+        try:
+            boto3.client("scheduler", region_name=settings.aws_region).create_schedule(
+                Name=schedule_name(pub.publication_id),
+                GroupName=settings.scheduler_group,
+                ScheduleExpression=f"at({at})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                Target={"Arn": settings.publish_queue_arn, "RoleArn": settings.scheduler_role_arn, "Input": body},
+                ActionAfterCompletion="DELETE",
+            )
+        except ClientError as exc:
+            if not (on_conflict_ok and exc.response.get("Error", {}).get("Code") == "ConflictException"):
+                raise
         return "scheduled"
     if not due:
         return "local"

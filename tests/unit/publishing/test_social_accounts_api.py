@@ -8,15 +8,22 @@ import pytest
 
 from chalicelib.data.models import SocialAccount
 from chalicelib.publishing.tokens import decrypt_tokens, generate_local_key
-from tests.unit.api.apienv import ApiEnv, api_env
+from tests.unit.api.apienv import ApiEnv, api_env, aws_world
 
 ACCESS = "ya29.a0-VERY-SECRET-ACCESS"
 REFRESH = "1//0g-VERY-SECRET-REFRESH"
 
 
+@pytest.fixture(scope="module")
+def aws_role() -> Iterator[str]:
+    with aws_world() as role:
+        yield role
+
+
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiEnv]:
-    with api_env(monkeypatch, token_encryption_key=generate_local_key()) as e:
+def env(monkeypatch: pytest.MonkeyPatch, aws_role: str) -> Iterator[ApiEnv]:
+    """The API helper's moto-backed app environment, with a local token key."""
+    with api_env(monkeypatch, aws_role, token_encryption_key=generate_local_key()) as e:
         yield e
 
 

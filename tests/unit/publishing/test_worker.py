@@ -16,7 +16,15 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.data import storage
-from chalicelib.data.models import Clip, Project, Publication, SocialAccount, create_tables, utcnow
+from chalicelib.data.models import (
+    Clip,
+    Project,
+    Publication,
+    SocialAccount,
+    WebhookDelivery,
+    create_tables,
+    utcnow,
+)
 from chalicelib.publishing import worker
 from chalicelib.publishing.base import TokenSet
 from chalicelib.publishing.tokens import decrypt_tokens, encrypt_tokens
@@ -30,6 +38,7 @@ from .conftest import sha256, with_urls
 
 TENANT = "acct_1#test"
 IG_USER = "17841400000000001"
+HOOK = "https://hooks.example.com/klipstar"
 RENDITION = {"youtube_shorts": "youtube", "tiktok": "tiktok", "reels": "instagram"}
 
 
@@ -56,7 +65,7 @@ def seed(
 ) -> Publication:
     key = storage.clip_video_key(TENANT, "proj_1", "clip_1", 360, 640)
     storage.put_file(key, video, "video/mp4")
-    Project(project_id="proj_1", tenant=TENANT, account_id="acct_1").save()
+    Project(project_id="proj_1", tenant=TENANT, account_id="acct_1", webhook_url=HOOK).save()
     Clip(clip_id="clip_1", project_id="proj_1", tenant=TENANT, rank=0, title="Pricing, explained",
          description="From the talk", hashtags=["pricing"], virality_score=91, start=10.0, end=10.0 + duration,
          duration_seconds=duration, renditions={target: {"width": 360, "height": 640, "key": key}}).save()
@@ -100,6 +109,11 @@ def test_youtube_publication_walks_the_statuses_and_posts_the_clip_bytes(aws, sm
     assert stored["access_token"] == "at-2" and stored["refresh_token"] == "1//REFRESHSECRET"
     assert "TOPSECRET" not in caplog.text and "REFRESHSECRET" not in caplog.text
     assert "at-2" not in SocialAccount.get("sa_1").encrypted_tokens
+    [event] = [d for d in WebhookDelivery.scan() if d.event_type == "clip.published"]
+    assert event.url == HOOK and event.tenant == TENANT
+    assert event.payload["post_id"] == pub.post_id and event.payload["status"] == "published"
+    assert event.payload["publication_id"] == "pub_1" and event.payload["event"] == "clip.published"
+    assert "TOPSECRET" not in json.dumps(event.payload) and "at-2" not in json.dumps(event.payload)
 
 
 def test_running_twice_posts_once(aws, small_mp4, settings):
@@ -163,6 +177,9 @@ def test_platform_failure_is_recorded(aws, small_mp4, settings):
         pub = worker.process_publication("pub_1", settings=with_urls(settings, fake.url))
     assert pub.status == "failed" and pub.post_id is None
     assert pub.error.code == "platform_processing_failed"
+    [event] = list(WebhookDelivery.scan())
+    assert event.event_type == "clip.publish_failed"
+    assert event.payload["error"]["code"] == "platform_processing_failed"
 
 
 def test_limits_are_checked_before_any_upload(aws, small_mp4, settings):
@@ -212,3 +229,33 @@ def test_dispatch_uses_eventbridge_scheduler_or_the_queue(aws, small_mp4, settin
     assert worker.dispatch_publication(now_pub, settings=s) == "queued"
     msgs = sqs.receive_message(QueueUrl=queue_url)["Messages"]
     assert [json.loads(m["Body"]) for m in msgs] == [{"publication_id": "pub_2"}]
+
+
+def test_account_stored_under_the_publish_platform_name_is_accepted(aws, small_mp4, settings):
+    with FakeYouTube() as fake:
+        seed(settings, small_mp4)
+        SocialAccount.get("sa_1").update(actions=[SocialAccount.platform.set("youtube_shorts")])
+        pub = worker.process_publication("pub_1", settings=with_urls(settings, fake.url))
+    assert pub.status == "published"
+
+
+def test_sqs_handler_publishes_and_reschedules_early_messages(aws, small_mp4, settings):
+    aws_settings = dataclasses.replace(settings, env="prod",
+                                       publish_queue_arn="arn:aws:sqs:us-east-1:123456789012:publish",
+                                       scheduler_role_arn="arn:aws:iam::123456789012:role/scheduler")
+    at = (utcnow() + timedelta(hours=2)).replace(microsecond=0)
+    with FakeYouTube() as fake:
+        seed(settings, small_mp4, schedule_at=at)
+        s = with_urls(aws_settings, fake.url)
+        event = {"Records": [{"body": json.dumps({"publication_id": "pub_1"})}]}
+        out = worker.sqs_handler(event, None, settings=s)
+        assert out == {"processed": [{"publication_id": "pub_1", "status": "queued"}]}
+        worker.sqs_handler(event, None, settings=s)  # a redelivery: the existing schedule is fine
+        assert fake.log == []
+        sched = boto3.client("scheduler", region_name="us-east-1").get_schedule(
+            Name=worker.schedule_name("pub_1"))
+        assert sched["ScheduleExpression"] == f"at({at.strftime('%Y-%m-%dT%H:%M:%S')})"
+        Publication.get("pub_1").update(actions=[Publication.schedule_at.remove()])  # time has come
+        out = worker.sqs_handler(event, None, settings=s)
+    assert out["processed"][0]["status"] == "published"
+    assert len(fake.sessions) == 1
