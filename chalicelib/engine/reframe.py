@@ -25,7 +25,7 @@ from .errors import CorruptMedia, NoVideoStream
 from .types import CropPlan, CropSegment
 
 ANALYSIS_WIDTH = 480
-THUMB_W, THUMB_H = 64, 36
+_Y8_FORMATS = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "gray"})
 CUT_MIN_SCORE = 0.30  # histogram total variation (0..1) or mean abs diff / 64
 CUT_RATIO = 3.0  # ... and this many times the recent median score
 MIN_SHOT_SECONDS = 0.5
@@ -55,22 +55,68 @@ def _cascades() -> tuple[cv2.CascadeClassifier, cv2.CascadeClassifier]:
     return frontal, profile
 
 
-def detect_face(gray: np.ndarray) -> tuple[float, float, float] | None:
-    """Largest face in a grey image as (cx, cy, size) in that image's pixels, or None."""
+def _detect(cascade: cv2.CascadeClassifier, img: np.ndarray, scale: float, lo: int, hi: int) -> list:
+    if min(img.shape) < lo:
+        return []
+    return list(cascade.detectMultiScale(img, scaleFactor=scale, minNeighbors=5, minSize=(lo, lo), maxSize=(hi, hi)))
+
+
+def detect_face(gray: np.ndarray, near: tuple[float, float, float] | None = None) -> tuple[float, float, float] | None:
+    """Largest face in a grey image as (cx, cy, size) in that image's pixels, or None.
+
+    With `near` (the face of the previous sample) the frontal cascade first searches a window around it
+    at sizes close to it (several times cheaper than the whole frame), and if the whole frame has no
+    frontal face either, the profile cascade (both directions) looks near it: a speaker turning aside.
+    """
     frontal, profile = _cascades()
-    eq = gray
-    min_side = max(24, int(min(gray.shape) * 0.06))
-    boxes = list(frontal.detectMultiScale(eq, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)))
-    if not boxes and not profile.empty():
-        boxes = list(profile.detectMultiScale(eq, 1.1, 5, minSize=(min_side, min_side)))
+    h, w = gray.shape
+    roi, x0, y0, lo_near, hi_near = gray, 0, 0, 24, min(h, w)
+    if near is not None:
+        cx, cy, size = near
+        half = int(1.6 * size)
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+        roi = gray[y0 : int(cy + half), x0 : int(cx + half)]
+        lo_near, hi_near = max(24, int(0.7 * size)), int(1.5 * size) + 2
+        boxes = _detect(frontal, roi, 1.1, lo_near, hi_near)
+        if boxes:
+            return _largest(boxes, x0, y0)
+    boxes = _detect(frontal, gray, 1.1, max(24, int(min(h, w) * 0.06)), min(h, w))
+    if boxes:
+        return _largest(boxes, 0, 0)
+    if near is not None and not profile.empty():
+        boxes = _detect(profile, roi, 1.15, lo_near, hi_near)
         if not boxes:
-            w = eq.shape[1]
-            flipped = profile.detectMultiScale(cv2.flip(eq, 1), 1.1, 5, minSize=(min_side, min_side))
-            boxes = [(w - x - bw, y, bw, bh) for (x, y, bw, bh) in flipped]
-    if not boxes:
-        return None
-    x, y, w, h = max(boxes, key=lambda b: int(b[2]) * int(b[3]))
-    return (float(x + w / 2), float(y + h / 2), float(max(w, h)))
+            rw = roi.shape[1]
+            flipped = _detect(profile, cv2.flip(roi, 1), 1.15, lo_near, hi_near)
+            boxes = [(rw - x - bw, y, bw, bh) for (x, y, bw, bh) in flipped]
+        if boxes:
+            return _largest(boxes, x0, y0)
+    return None
+
+
+def _largest(boxes: list, dx: int, dy: int) -> tuple[float, float, float]:
+    x, y, bw, bh = max(boxes, key=lambda b: int(b[2]) * int(b[3]))
+    return (float(dx + x + bw / 2), float(dy + y + bh / 2), float(max(bw, bh)))
+
+
+def _luma_small(frame: av.VideoFrame) -> np.ndarray:
+    """The frame's luma at ANALYSIS_WIDTH (area-averaged with OpenCV: cheaper than a swscale reformat)."""
+    ah = max(2, round(ANALYSIS_WIDTH * frame.height / frame.width / 2) * 2)
+    if frame.format.name in _Y8_FORMATS:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        return cv2.resize(luma, (ANALYSIS_WIDTH, ah), interpolation=cv2.INTER_AREA)
+    return frame.reformat(width=ANALYSIS_WIDTH, height=ah, format="gray").to_ndarray()
+
+
+def _luma_thumb(frame: av.VideoFrame) -> np.ndarray:
+    """A ~160 px wide grey thumbnail: the decoded luma plane decimated in place (no colour conversion)."""
+    if frame.format.name in _Y8_FORMATS:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        step = max(1, plane.width // 160)
+        return luma[::step, ::step]
+    return frame.reformat(width=160, height=max(2, 160 * frame.height // frame.width), format="gray").to_ndarray()
 
 
 def _rotate(img: np.ndarray, rotation: int) -> np.ndarray:
@@ -101,6 +147,8 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
         prev_thumb: np.ndarray | None = None
         recent: list[float] = []
         last_cut = -1e9
+        last_face: tuple[float, float, float] | None = None
+        misses = 0
         if start > 0 and stream.time_base is not None:
             container.seek(int(start / stream.time_base), stream=stream, backward=True)
         try:
@@ -116,7 +164,7 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
                     rotation = int(getattr(frame, "rotation", 0) or 0) % 360
                     dw, dh = (sh, sw) if rotation in (90, 270) else (sw, sh)
                     result = _Analysis(width=dw, height=dh, duration=duration)
-                thumb = _rotate(frame.reformat(width=THUMB_W, height=THUMB_H, format="gray").to_ndarray(), rotation)
+                thumb = _luma_thumb(frame)  # orientation does not matter for cut detection
                 hist = np.bincount((thumb >> 3).ravel(), minlength=32).astype(np.float32) / thumb.size
                 is_cut = False
                 if prev_hist is not None and prev_thumb is not None:
@@ -133,15 +181,16 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
                         recent.pop(0)
                 prev_hist, prev_thumb = hist, thumb.astype(np.int16)
                 if rel + 1e-3 >= next_sample or is_cut:
-                    ah = max(2, round(ANALYSIS_WIDTH * sh / sw / 2) * 2)
-                    gray = _rotate(
-                        frame.reformat(width=ANALYSIS_WIDTH, height=ah, format="gray").to_ndarray(), rotation
-                    )
-                    face = detect_face(gray)
+                    gray = _rotate(_luma_small(frame), rotation)
+                    face = detect_face(gray, None if is_cut else last_face)
+                    last_face = face
                     scale = result.width / gray.shape[1]
                     result.times.append(rel)
                     result.faces.append(None if face is None else (face[0] * scale, face[1] * scale, face[2] * scale))
-                    next_sample = (math.floor(rel / step + 1e-6) + 1) * step
+                    misses = 0 if face is not None else misses + 1
+                    # no face for a while: sample once a second until one shows up (or a cut comes)
+                    gap = step if misses < 3 else max(step, 1.0)
+                    next_sample = (math.floor(rel / gap + 1e-6) + 1) * gap
         except av.error.FFmpegError as exc:
             raise CorruptMedia(f"video decode failed while reframing: {exc}") from None
     if result is None:
