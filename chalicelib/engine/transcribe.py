@@ -23,6 +23,12 @@ _MODEL_NAMES = {
     "distil-small.en", "distil-large-v3", "distil-large-v3.5", "large-v3-turbo", "turbo",
 }  # fmt: skip
 VAD_BLOCK_SECONDS = 600.0  # plan_chunks reads and VADs the audio in blocks this long (bounded memory)
+MAX_PIECE = 29.0  # seconds of audio decoded as one piece (whisper's window is 30 s)
+VAD_FRAME = 512  # Silero VAD frame, samples
+VAD_LEAD_IN = 4.0  # seconds of audio before a window that the VAD sees (a multiple of ALIGN_SAMPLES)
+VAD_LEAD_OUT = 1.0  # ... and after it
+SPEECH_PAD = 0.15  # seconds of context kept around each VAD speech region
+ALIGN_SAMPLES = 2560  # lcm of the VAD frame (512) and the mel hop (160): chunk starts sit on both grids
 
 
 def default_model_dir() -> str:
@@ -122,6 +128,129 @@ def _clean_words(raw: list[tuple[str, float, float, float]], offset: float, limi
     return words
 
 
+SILENCE_MIN_SECONDS = 0.04  # shortest quiet stretch treated as a pause between words
+SNAP_SECONDS = 0.35  # how far a word boundary may move to reach a pause
+
+
+def silent_runs(samples: np.ndarray, sr: int = SAMPLE_RATE) -> list[tuple[float, float]]:
+    """Quiet stretches (seconds, window-relative): 10 ms frames whose RMS is far below the speech level."""
+    hop, win = sr // 100, sr // 50
+    if len(samples) < win:
+        return []
+    power = np.convolve(samples.astype(np.float64) ** 2, np.ones(win) / win, mode="same")[::hop]
+    rms = np.sqrt(np.maximum(power, 0.0))
+    floor, speech = np.percentile(rms, 10), np.percentile(rms, 90)
+    threshold = max(floor * 2.0, speech * 0.06, 1e-4)
+    quiet = np.concatenate([[False], rms < threshold, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    runs: list[tuple[float, float]] = []
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        t0, t1 = a * hop / sr + 0.01, b * hop / sr - 0.01  # keep clear of the onset/offset frames
+        if t1 - t0 >= SILENCE_MIN_SECONDS:
+            runs.append((t0, t1))
+    return runs
+
+
+def snap_to_pauses(words: list[Word], runs: list[tuple[float, float]], offset: float = 0.0) -> list[Word]:
+    """Move word boundaries onto the nearest real pause in the audio (whisper's word edges are approximate
+    and often touch), so that a cut between two words lands in silence. Times stay monotonic."""
+    if not words or not runs:
+        return words
+    runs = [(a + offset, b + offset) for a, b in runs]
+    out = [Word(w.text, w.start, w.end, w.probability) for w in words]
+    starts = np.array([r[0] for r in runs])
+    for i in range(len(out) + 1):
+        prev = out[i - 1] if i > 0 else None
+        nxt = out[i] if i < len(out) else None
+        lo_edge = prev.end if prev else nxt.start  # type: ignore[union-attr]
+        hi_edge = nxt.start if nxt else prev.end  # type: ignore[union-attr]
+        lo = max(lo_edge - SNAP_SECONDS, (prev.start + 0.05) if prev else -1e9)
+        hi = min(hi_edge + SNAP_SECONDS, (nxt.end - 0.05) if nxt else 1e9)
+        if hi <= lo:
+            continue
+        best: tuple[float, float] | None = None
+        best_score = -1e9
+        k = int(np.searchsorted(starts, lo - 5.0))
+        for a, b in runs[max(0, k - 1) :]:
+            if a > hi:
+                break
+            a2, b2 = max(a, lo), min(b, hi)
+            if b2 - a2 < SILENCE_MIN_SECONDS / 2:
+                continue
+            dist = max(0.0, lo_edge - b2, a2 - hi_edge)
+            score = (b2 - a2) - 2.0 * dist
+            if score > best_score:
+                best, best_score = (a2, b2), score
+        if best is None:
+            continue
+        if prev is not None:
+            prev.end = round(max(best[0], prev.start + 0.02), 3)
+        if nxt is not None:
+            nxt.start = round(min(best[1], nxt.end - 0.02), 3)
+            if prev is not None:
+                nxt.start = max(nxt.start, prev.end)
+    return out
+
+
+def _aligned(t: float) -> float:
+    """The nearest multiple of ALIGN_SAMPLES (seconds): chunk starts sit on both the VAD and the mel grid."""
+    return round(t * SAMPLE_RATE / ALIGN_SAMPLES) * ALIGN_SAMPLES / SAMPLE_RATE
+
+
+def speech_regions(samples: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Speech regions in `samples` from Silero VAD (faster-whisper's) as (start, end, lo, hi) seconds.
+
+    start/end are padded by SPEECH_PAD but kept within [lo, hi]: the grid-aligned middle of the silence
+    to the neighbouring region (or the window's edge). A chunk that starts at such a middle therefore
+    sees exactly the same padded regions as a single pass over the whole file.
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    if len(samples) < VAD_FRAME:
+        return []
+    opts = VadOptions(threshold=0.5, min_silence_duration_ms=300, speech_pad_ms=0, max_speech_duration_s=MAX_PIECE - 1)
+    raw = [
+        (ts["start"] / SAMPLE_RATE, ts["end"] / SAMPLE_RATE)
+        for ts in get_speech_timestamps(samples, vad_options=opts, sampling_rate=SAMPLE_RATE)
+    ]
+    end_of_window = len(samples) / SAMPLE_RATE
+    mids = [min(max(_aligned((p[1] + q[0]) / 2), p[1]), q[0]) for p, q in itertools.pairwise(raw)]
+    out = []
+    for i, (a, b) in enumerate(raw):
+        lo = mids[i - 1] if i > 0 else 0.0
+        hi = mids[i] if i + 1 < len(raw) else end_of_window
+        out.append((max(a - SPEECH_PAD, lo), min(b + SPEECH_PAD, hi), lo, hi))
+    return out
+
+
+def group_pieces(
+    regions: list[tuple[float, float, float, float]],
+) -> list[tuple[float, float, float, float]]:
+    """Greedily join consecutive speech regions into pieces of at most MAX_PIECE seconds (one whisper window),
+    as (start, end, lo, hi) like the regions.
+
+    Greedy from the first region: starting at any piece boundary yields the same later pieces, which is
+    what makes chunked transcription (chunks cut between pieces) decode exactly the same audio.
+    """
+    pieces: list[tuple[float, float, float, float]] = []
+    for a, b, lo, hi in regions:
+        if pieces and b - pieces[-1][0] <= MAX_PIECE:
+            pieces[-1] = (pieces[-1][0], b, pieces[-1][2], hi)
+        else:
+            pieces.append((a, b, lo, hi))
+    return pieces
+
+
+def _merge_runs(runs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(runs):
+        if out and a <= out[-1][1] + 0.011:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def transcribe(
     audio: Path,
     *,
@@ -132,78 +261,114 @@ def transcribe(
 ) -> Transcript:
     """Words with source-second timings for `audio` (16 kHz mono WAV), or its [offset, offset+duration) window.
 
-    Raises NoSpeech when no word is heard, InvalidOptions for a language the model cannot do.
+    The window is split by VAD into speech pieces of at most one whisper window (30 s), and each piece is
+    decoded on its own (word timestamps, no conditioning on previous text), so a piece decodes the same
+    whether it is part of a single pass or of a chunk from plan_chunks(). Word edges are then snapped to
+    the real pauses in the audio. Raises NoSpeech when no word is heard, InvalidOptions for a language
+    the model cannot do.
     """
     model_id = resolve_model(settings.whisper_model)
     english_only = _is_english_only(model_id)
     lang = _check_language(language, english_only)
-    samples = read_window(Path(audio), offset, duration)
+    samples, regions = window_regions(Path(audio), offset, duration)
     window = len(samples) / SAMPLE_RATE
-    if window <= 0.05:
-        raise NoSpeech("the audio is empty")
+    pieces = group_pieces(regions)
+    if not pieces:
+        raise NoSpeech("no speech was found in the audio")
     model = get_model(model_id, settings.whisper_compute_type, _threads(settings.whisper_threads))
-    segments, info = model.transcribe(
-        samples,
-        language=lang,
-        beam_size=max(1, settings.whisper_beam_size),
-        word_timestamps=True,
-        vad_filter=True,
-        condition_on_previous_text=False,
-    )
     raw: list[tuple[str, float, float, float]] = []
-    for seg in segments:
-        for w in seg.words or []:
-            raw.append((w.word, float(w.start), float(w.end), float(w.probability)))
-    words = _clean_words(raw, offset, offset + window)
+    runs: list[tuple[float, float]] = [(0.0, pieces[0][0])]
+    detected = lang
+    for i, (a, b, _, _) in enumerate(pieces):
+        piece = samples[round(a * SAMPLE_RATE) : round(b * SAMPLE_RATE)]
+        runs.extend((a + x, a + y) for x, y in silent_runs(piece))
+        runs.append((b, pieces[i + 1][0] if i + 1 < len(pieces) else window))
+        segments, info = model.transcribe(
+            piece,
+            language=detected,
+            beam_size=max(1, settings.whisper_beam_size),
+            word_timestamps=True,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            without_timestamps=False,
+        )
+        for seg in segments:
+            for w in seg.words or []:
+                raw.append((w.word, a + float(w.start), a + float(w.end), float(w.probability)))
+        detected = detected or info.language  # detect once, then keep the language for every piece
+    runs = [(x, y) for x, y in _merge_runs(runs) if y - x >= SILENCE_MIN_SECONDS]
+    words = snap_to_pauses(_clean_words(raw, offset, offset + window), runs, offset)
     if not words:
         raise NoSpeech("no speech was found in the audio")
-    return Transcript(language=lang or info.language, duration=round(offset + window, 3), words=words)
+    return Transcript(language=detected or "en", duration=round(offset + window, 3), words=words)
 
 
-def _speech_regions(audio: Path) -> tuple[list[tuple[float, float]], float]:
-    """Speech (start, end) seconds from Silero VAD, computed block by block; and the total duration."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+def window_regions(
+    audio: Path, offset: float, duration: float | None
+) -> tuple[np.ndarray, list[tuple[float, float, float, float]]]:
+    """The window's samples and its speech regions (window seconds). VAD runs over the window plus
+    VAD_LEAD_IN/OUT seconds of context, so regions near the window's edges come out as in a single pass."""
+    ctx_start = max(0.0, offset - VAD_LEAD_IN)
+    lead = offset - ctx_start
+    ctx_len = None if duration is None else lead + duration + VAD_LEAD_OUT
+    context = read_window(audio, ctx_start, ctx_len)
+    first = round(lead * SAMPLE_RATE)
+    count = len(context) - first if duration is None else min(len(context) - first, round(duration * SAMPLE_RATE))
+    samples = context[first : first + max(0, count)]
+    window = len(samples) / SAMPLE_RATE
+    regions = []
+    for a, b, lo, hi in speech_regions(context):
+        a, b, lo, hi = a - lead, b - lead, lo - lead, hi - lead
+        if b <= 0.0 or a >= window:
+            continue
+        regions.append((max(a, 0.0), min(b, window), max(lo, 0.0), min(hi, window)))
+    return samples, regions
 
+
+def _file_pieces(audio: Path) -> tuple[list[tuple[float, float, float, float]], float]:
+    """The transcription pieces of a whole file, VAD run block by block (bounded memory); and its duration."""
     sr, _, frames = _wav_params(audio)
     total = frames / sr
-    opts = VadOptions(min_silence_duration_ms=300, speech_pad_ms=0)
-    regions: list[tuple[float, float]] = []
+    regions: list[tuple[float, float, float, float]] = []
     pos = 0.0
     while pos < total:
-        block = read_window(audio, pos, VAD_BLOCK_SECONDS)
-        for ts in get_speech_timestamps(block, vad_options=opts, sampling_rate=SAMPLE_RATE):
-            regions.append((pos + ts["start"] / SAMPLE_RATE, pos + ts["end"] / SAMPLE_RATE))
+        _, block = window_regions(audio, pos, VAD_BLOCK_SECONDS)
+        for a, b, lo, hi in block:
+            a, b, lo, hi = pos + a, pos + b, pos + lo, pos + hi
+            if regions and abs(regions[-1][1] - pos) < 1e-6 and abs(a - pos) < 1e-6:
+                regions[-1] = (regions[-1][0], b, regions[-1][2], hi)  # one region cut by the block edge
+            else:
+                regions.append((a, b, lo, hi))
         pos += VAD_BLOCK_SECONDS
-    return regions, total
+    return group_pieces(regions), total
 
 
 def plan_chunks(audio: Path, chunk_seconds: float) -> list[tuple[float, float]]:
-    """Split `audio` into contiguous (start, end) second ranges of about chunk_seconds, cut mid-silence.
+    """Split `audio` into contiguous (start, end) second ranges of about chunk_seconds, cut in the silence
+    between two transcription pieces (so each chunk's transcript equals that part of a single pass).
 
-    Pass each as transcribe(offset=start, duration=end - start). The chunks cover the whole file.
+    Pass each as transcribe(offset=start, duration=end - start); merge with merge_transcripts().
     """
     if chunk_seconds <= 0:
         raise InvalidOptions("chunk_seconds must be positive")
-    regions, total = _speech_regions(Path(audio))
-    if total <= chunk_seconds * 1.25 or len(regions) < 2:
+    pieces, total = _file_pieces(Path(audio))
+    if total <= chunk_seconds * 1.25 or len(pieces) < 2:
         return [(0.0, round(total, 3))]
-    gaps = [(a[1], b[0]) for a, b in itertools.pairwise(regions) if b[0] > a[1]]
+    cuts = [p[3] for p in pieces[:-1]]  # the aligned middle of the silence after each piece
     chunks: list[tuple[float, float]] = []
     start = 0.0
     while total - start > chunk_seconds * 1.25:
         target = start + chunk_seconds
-        lo, hi = start + chunk_seconds * 0.5, start + chunk_seconds * 1.25
-        usable = [g for g in gaps if lo <= (g[0] + g[1]) / 2 <= hi]
-        if usable:
-            # nearest to the target, but a clearly longer pause wins over a slightly closer one
-            g = min(usable, key=lambda g: abs((g[0] + g[1]) / 2 - target) - 20.0 * min(g[1] - g[0], 1.0))
-            cut = (g[0] + g[1]) / 2
-        else:
-            cut = target  # no pause at all: a hard cut
-        cut = round(cut, 3)
-        chunks.append((round(start, 3), cut))
+        usable = [c for c in cuts if start + chunk_seconds * 0.4 <= c <= start + chunk_seconds * 1.6]
+        if not usable:
+            later = [c for c in cuts if c > start + 1.0]
+            if not later:
+                break
+            usable = later[:1]
+        cut = min(usable, key=lambda c: abs(c - target))
+        chunks.append((start, cut))
         start = cut
-    chunks.append((round(start, 3), round(total, 3)))
+    chunks.append((start, round(total, 3)))
     return chunks
 
 
