@@ -1,0 +1,165 @@
+"""`klipstar clip` end to end on the fixture talk, and every bad input it must refuse cleanly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+
+from chalicelib.cli.main import main
+from chalicelib.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KLIPSTAR_ALLOW_PRIVATE_URLS", raising=False)
+    monkeypatch.delenv("KLIPSTAR_ENV", raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def clip_run(talk_path: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("cli") / "clips"
+    code = main(
+        [
+            "clip", str(talk_path), "--max-clips", "2", "--min-duration", "12", "--max-duration", "40",
+            "--platforms", "youtube_shorts,tiktok,square", "--out", str(out), "--quiet",
+        ]
+    )
+    assert code == 0
+    return out, json.loads((out / "manifest.json").read_text())
+
+
+def test_manifest_has_seed_webhook_shape(clip_run: tuple[Path, dict]) -> None:
+    _, manifest = clip_run
+    clips = manifest["clips"]
+    assert 1 <= len(clips) <= 2
+    for clip in clips:
+        assert clip["id"].startswith("clip_")
+        assert 0 <= clip["virality_score"] <= 100
+        assert 12 - 0.5 <= clip["duration_seconds"] <= 40 + 0.5
+        assert len(clip["title"]) <= 60
+        assert 3 <= len(clip["hashtags"]) <= 5
+        assert set(clip["platforms"]) == {"youtube_shorts", "tiktok", "square"}
+        assert clip["platforms"]["tiktok"] == {
+            "width": 1080, "height": 1920, "download_url": clip["platforms"]["youtube_shorts"]["download_url"]
+        }
+        assert (clip["platforms"]["square"]["width"], clip["platforms"]["square"]["height"]) == (1080, 1080)
+        assert set(clip["sub_scores"]) == {"hook", "emotion", "value", "self_contained", "pacing"}
+        assert clip["transcript"]["words"], "clip transcript carries word timings"
+        assert Path(clip["thumbnail_url"]).is_file()
+    starts = sorted((c["start"], c["end"]) for c in clips)
+    for (_, end_a), (start_b, _) in zip(starts, starts[1:]):
+        assert end_a <= start_b, "selected clips must not overlap"
+
+
+def test_outputs_are_real_vertical_h264(clip_run: tuple[Path, dict]) -> None:
+    _, manifest = clip_run
+    for clip in manifest["clips"]:
+        path = Path(clip["platforms"]["tiktok"]["download_url"])
+        with av.open(str(path)) as container:
+            video = container.streams.video[0]
+            audio = container.streams.audio[0]
+            assert (video.codec_context.width, video.codec_context.height) == (1080, 1920)
+            assert video.codec_context.name == "h264"
+            assert audio.codec_context.name == "aac"
+            duration = float(container.duration) / av.time_base
+        assert abs(duration - clip["duration_seconds"]) < 0.25
+        # only the rendered files, thumbnails and manifest are left behind
+    out = Path(manifest["clips"][0]["download_url"]).parent
+    leftovers = [p.name for p in out.iterdir() if p.suffix not in {".mp4", ".jpg", ".json"}]
+    assert leftovers == []
+
+
+def test_no_filler_selected(clip_run: tuple[Path, dict], talk_script: dict) -> None:
+    _, manifest = clip_run
+    fillers = [p for p in talk_script["paragraphs"] if p["kind"] == "filler"]
+    for clip in manifest["clips"]:
+        for filler in fillers:
+            overlap = min(clip["end"], filler["end"]) - max(clip["start"], filler["start"])
+            assert overlap <= 1.0, f"clip {clip['title']!r} covers filler {filler['text'][:40]!r}"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--platforms", "myspace"], "unknown platform"),
+        (["--caption-style", "comic-sans"], "unknown caption_style"),
+        (["--max-clips", "0"], "max_clips"),
+        (["--max-clips", "51"], "max_clips"),
+        (["--min-duration", "50", "--max-duration", "20"], "min_duration"),
+    ],
+)
+def test_bad_options_fail_before_any_work(
+    args: list[str], needle: str, talk_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["clip", str(talk_path), "--out", str(out), "--quiet", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and needle in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("fixture", "code"),
+    [
+        ("not_media_path", "not_media"),
+        ("no_audio_path", "no_audio_stream"),
+        ("no_speech_path", "no_speech"),
+        ("short_path", "source_too_short"),
+        ("truncated_path", "corrupt_media"),
+    ],
+)
+def test_bad_media_fails_cleanly(
+    fixture: str, code: str, request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    media = request.getfixturevalue(fixture)
+    out = tmp_path / "out"
+    assert main(["clip", str(media), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"[{code}]" in err
+    assert not out.exists()
+    assert [p for p in tmp_path.iterdir()] == [], "no staging folder left behind"
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "url_refused"),
+        ("http://127.0.0.1:9/talk.mp4", "url_refused"),
+        ("file:///etc/passwd", "url_refused"),
+        ("http://klipstar-test.invalid/talk.mp4", "url_unreachable"),
+    ],
+)
+def test_bad_urls_fail_cleanly(url: str, code: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["clip", url, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"[{code}]" in err
+    assert not out.exists()
+
+
+def test_unreachable_loopback_when_private_allowed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KLIPSTAR_ALLOW_PRIVATE_URLS", "true")
+    get_settings.cache_clear()
+    assert main(["clip", "http://127.0.0.1:9/talk.mp4", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "[url_unreachable]" in capsys.readouterr().err
+
+
+def test_console_script_prints_one_line_and_exits_nonzero(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.mp4"
+    proc = subprocess.run(
+        [sys.executable, "-m", "chalicelib.cli.main", "clip", str(missing), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "nope.mp4" in proc.stderr
