@@ -229,6 +229,9 @@ class PlatformClient(ABC):
                 self.wait(self._backoff(attempt))
                 attempt += 1
                 continue
+            except requests.RequestException as exc:  # its text may hold the URL (and a token in the query)
+                raise UploadFailed(f"{self.platform}: {method} {safe_url(url)} failed: "
+                                   f"{type(exc).__name__}") from None
             log.debug("%s %s %s -> %s", self.platform, method, safe_url(url), resp.status_code)
             if auth and self._is_auth_error(resp):
                 if refreshed:

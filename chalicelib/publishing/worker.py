@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -300,3 +301,17 @@ def run_due_publications(*, now: datetime | None = None, settings: Settings | No
             process_publication(pub.publication_id, settings=settings, client_factory=client_factory, now=now)
             ran.append(pub.publication_id)
     return ran
+
+
+def scheduler_loop(stop: threading.Event, *, interval: float = 5.0, settings: Settings | None = None,
+                   client_factory: ClientFactory | None = None) -> None:
+    """Local mode's publish scheduler: run `run_due_publications` every `interval` s until `stop` is set.
+
+    Covers both immediate publications (schedule_at empty) and scheduled ones; start it in a thread.
+    """
+    while not stop.is_set():
+        try:
+            run_due_publications(settings=settings, client_factory=client_factory)
+        except Exception:
+            log.exception("local publish scheduler pass failed")
+        stop.wait(interval)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.publishing.base import PublishRequest, TokenSet
-from chalicelib.publishing.errors import AuthFailed, PlatformError
+from chalicelib.publishing.errors import AuthFailed, PlatformError, UploadFailed
 from chalicelib.publishing.instagram import InstagramClient
 from tests.fakes.base import TokenBook
 from tests.fakes.instagram import FakeInstagram
@@ -89,3 +89,17 @@ def test_expired_token_cannot_be_refreshed_and_asks_to_reconnect(small_mp4, file
         client_for(fake, settings, sleeps).publish(request_for(small_mp4, file_server))
     assert "reconnect" in info.value.message and "IGAA" not in info.value.message
     assert not fake.containers
+
+
+def test_unreachable_platform_fails_without_leaking_the_token(small_mp4, file_server, settings, sleeps):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = InstagramClient(TokenSet("IGAA-SECRET", None, time.time() + 50 * 86400, {"ig_user_id": IG_USER}),
+                             settings=with_urls(settings, f"http://127.0.0.1:{port}"), sleep=sleeps)
+    with pytest.raises(UploadFailed) as info:
+        client.publish(request_for(small_mp4, file_server))
+    assert info.value.retryable and "IGAA-SECRET" not in str(info.value)
+    assert len(sleeps) == settings.publish_max_retries

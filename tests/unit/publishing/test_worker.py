@@ -259,3 +259,19 @@ def test_sqs_handler_publishes_and_reschedules_early_messages(aws, small_mp4, se
         out = worker.sqs_handler(event, None, settings=s)
     assert out["processed"][0]["status"] == "published"
     assert len(fake.sessions) == 1
+
+
+def test_local_scheduler_loop_publishes_due_work(aws, small_mp4, settings):
+    with FakeYouTube() as fake:
+        seed(settings, small_mp4, schedule_at=utcnow() - timedelta(seconds=1))
+        stop = threading.Event()
+        loop = threading.Thread(target=worker.scheduler_loop, args=(stop,),
+                                kwargs={"interval": 0.05, "settings": with_urls(settings, fake.url)})
+        loop.start()
+        deadline = time.time() + 20
+        while Publication.get("pub_1").status != "published" and time.time() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        loop.join(5)
+    assert Publication.get("pub_1").status == "published" and not loop.is_alive()
+    assert len(fake.sessions) == 1
