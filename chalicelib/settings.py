@@ -121,7 +121,9 @@ class Settings:
         300.0, "Longest single wait (also caps Retry-After); longer waits fail the publication as retryable."
     )
     publish_poll_interval_seconds: float = _setting(5.0, "Interval between platform processing-status polls.")
-    publish_poll_timeout_seconds: float = _setting(1800.0, "Give up waiting for platform processing after this.")
+    publish_poll_timeout_seconds: float = _setting(
+        600.0, "Give up waiting for platform processing after this (keep it under the worker Lambda's timeout)."
+    )
     publish_queue_arn: str = _setting("", "ARN of the publish queue (EventBridge Scheduler target for schedule_at).")
     scheduler_role_arn: str = _setting("", "IAM role EventBridge Scheduler assumes to send to the publish queue.")
     scheduler_group: str = _setting("default", "EventBridge Scheduler schedule group for scheduled publications.")
