@@ -43,24 +43,29 @@ CLIP_COLUMNS = [
 ]
 
 
-def _tqdm_progress(enabled: bool) -> Callable[[str, int, int], None]:
-    from tqdm import tqdm
+class StageBars:
+    """One tqdm bar per stage on stderr (only when stderr is a terminal); closed on success or error."""
 
-    bars: dict[str, Any] = {}
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bars: dict[str, Any] = {}
 
-    def progress(stage: str, done: int, total: int) -> None:
-        if not enabled:
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
             return
-        bar = bars.get(stage)
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=f"{stage:<10}", unit="step", file=sys.stderr, leave=True)
+            bar = self.bars[stage] = tqdm(total=total, desc=f"{stage:<10}", unit="step", file=sys.stderr)
         bar.total = total
         bar.n = done
         bar.refresh()
-        if done >= total:
-            bar.close()
 
-    return progress
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
 
 
 def cmd_clip(args: argparse.Namespace) -> int:
@@ -77,14 +82,13 @@ def cmd_clip(args: argparse.Namespace) -> int:
         max_duration=args.max_duration,
         language=args.language,
     ).validate()
-    manifest = run_clipper(
-        args.input,
-        options,
-        Path(args.out),
-        settings=get_settings(),
-        progress=_tqdm_progress(not args.json and not args.quiet),
-        prompt=args.prompt,
-    )
+    bars = StageBars(not args.json and not args.quiet)
+    try:
+        manifest = run_clipper(
+            args.input, options, Path(args.out), settings=get_settings(), progress=bars, prompt=args.prompt
+        )
+    finally:
+        bars.close()
     if args.json:
         print(json.dumps(manifest, indent=2))
         return 0
