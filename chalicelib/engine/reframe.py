@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,14 +100,13 @@ def _largest(boxes: list, dx: int, dy: int) -> tuple[float, float, float]:
     return (float(dx + x + bw / 2), float(dy + y + bh / 2), float(max(bw, bh)))
 
 
-def _luma_small(frame: av.VideoFrame) -> np.ndarray:
-    """The frame's luma at ANALYSIS_WIDTH (area-averaged with OpenCV: cheaper than a swscale reformat)."""
-    ah = max(2, round(ANALYSIS_WIDTH * frame.height / frame.width / 2) * 2)
+def _luma_small(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
+    """The frame's luma resized to `size` (area-averaged with OpenCV: cheaper than a swscale reformat)."""
     if frame.format.name in _Y8_FORMATS:
         plane = frame.planes[0]
         luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
-        return cv2.resize(luma, (ANALYSIS_WIDTH, ah), interpolation=cv2.INTER_AREA)
-    return frame.reformat(width=ANALYSIS_WIDTH, height=ah, format="gray").to_ndarray()
+        return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+    return frame.reformat(width=size[0], height=size[1], format="gray").to_ndarray()
 
 
 def _luma_thumb(frame: av.VideoFrame) -> np.ndarray:
@@ -149,21 +149,26 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
         last_cut = -1e9
         last_face: tuple[float, float, float] | None = None
         misses = 0
-        if start > 0 and stream.time_base is not None:
-            container.seek(int(start / stream.time_base), stream=stream, backward=True)
+        analysis_size = (ANALYSIS_WIDTH, 2)
+        # ffmpeg's -ss and the transcript count from the container's start time; frame.time is absolute
+        origin = (container.start_time or 0) / 1_000_000
         try:
-            for frame in container.decode(stream):
+            for frame in _frames_from(container, stream, start + origin):
                 if frame.time is None:
                     continue
-                rel = frame.time - start
+                rel = frame.time - origin - start
                 if rel < -1e-3:
                     continue
                 if rel >= duration:
                     break
                 if result is None:
                     rotation = int(getattr(frame, "rotation", 0) or 0) % 360
+                    sar = getattr(stream, "sample_aspect_ratio", None) or cc.sample_aspect_ratio
+                    if sar and sar > 0 and sar != 1:  # anamorphic: ffmpeg renders it de-squeezed
+                        sw = max(2, round(sw * float(sar) / 2) * 2)
                     dw, dh = (sh, sw) if rotation in (90, 270) else (sw, sh)
                     result = _Analysis(width=dw, height=dh, duration=duration)
+                    analysis_size = (ANALYSIS_WIDTH, max(2, round(ANALYSIS_WIDTH * sh / sw / 2) * 2))
                 thumb = _luma_thumb(frame)  # orientation does not matter for cut detection
                 hist = np.bincount((thumb >> 3).ravel(), minlength=32).astype(np.float32) / thumb.size
                 is_cut = False
@@ -181,12 +186,12 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
                         recent.pop(0)
                 prev_hist, prev_thumb = hist, thumb.astype(np.int16)
                 if rel + 1e-3 >= next_sample or is_cut:
-                    gray = _rotate(_luma_small(frame), rotation)
+                    gray = _rotate(_luma_small(frame, analysis_size), rotation)
                     face = detect_face(gray, None if is_cut else last_face)
                     last_face = face
-                    scale = result.width / gray.shape[1]
+                    kx, ky = result.width / gray.shape[1], result.height / gray.shape[0]
                     result.times.append(rel)
-                    result.faces.append(None if face is None else (face[0] * scale, face[1] * scale, face[2] * scale))
+                    result.faces.append(None if face is None else (face[0] * kx, face[1] * ky, face[2] * kx))
                     misses = 0 if face is not None else misses + 1
                     # no face for a while: sample once a second until one shows up (or a cut comes)
                     gap = step if misses < 3 else max(step, 1.0)
@@ -196,6 +201,27 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
     if result is None:
         raise CorruptMedia(f"no video frames between {start:.2f}s and {end:.2f}s")
     return result
+
+
+def _frames_from(container: av.container.InputContainer, stream: av.VideoStream, t: float) -> Iterator[av.VideoFrame]:
+    """Decoded frames starting at or before absolute time `t` (seeks; steps further back when a
+    container's seek overshoots, as byte-seeking MPEG-TS can)."""
+    if t <= 0 or stream.time_base is None:
+        yield from container.decode(stream)
+        return
+    for back in (0.0, 5.0, 30.0, math.inf):
+        target = max(0.0, t - back)
+        container.seek(int(target / stream.time_base), stream=stream, backward=True)
+        frames = container.decode(stream)
+        first = next(frames, None)
+        if first is None:
+            if target == 0.0:
+                return
+            continue
+        if first.time is None or first.time <= t + 1e-3 or target == 0.0:
+            yield first
+            yield from frames
+            return
 
 
 def crop_size(src_w: int, src_h: int, out_w: int, out_h: int) -> tuple[int, int]:

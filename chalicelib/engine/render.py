@@ -33,7 +33,8 @@ def _even(v: float) -> int:
 def video_filter(plan: CropPlan, ass: Path | None) -> str:
     """The filter graph from input 0's video to the [v] output label."""
     ow, oh = _even(plan.out_width), _even(plan.out_height)
-    head = f"[0:v]setpts=PTS-STARTPTS,fps={OUT_FPS}"
+    # square pixels first (anamorphic sources; a no-op pass-through otherwise), as the plan assumes
+    head = f"[0:v]setpts=PTS-STARTPTS,scale=trunc(iw*sar/2)*2:ih,setsar=1,fps={OUT_FPS}"
     tail = ""
     if ass is not None:
         tail += f",subtitles=filename={escape_filter_value(str(ass))}:fontsdir={escape_filter_value(str(fonts_dir()))}"

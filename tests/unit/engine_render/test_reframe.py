@@ -187,3 +187,25 @@ def test_rotation_matches_ffmpeg(moving_face: Path, tmp_path: Path) -> None:
     ).stdout  # fmt: skip
     shown = np.frombuffer(raw, np.uint8).reshape(1280, 720)
     assert np.array_equal(_rotate(stored, rotation % 360), shown)
+
+
+@pytest.mark.parametrize("kind", ["anamorphic", "mpegts"])
+def test_sar_and_start_time_handled(moving_face: Path, tmp_path: Path, settings: Any, kind: str) -> None:
+    """A 960x720 SAR 4:3 copy, and an MPEG-TS copy (container start time 1.4 s), plan like the original."""
+    if kind == "anamorphic":
+        out = tmp_path / "ana.mp4"
+        args = ["-vf", "scale=960:720,setsar=4/3", "-c:v", "libx264", "-preset", "ultrafast"]
+    else:
+        out = tmp_path / "copy.ts"
+        args = ["-c:v", "copy", "-f", "mpegts"]
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(moving_face), *args, str(out)],
+        check=True,
+    )
+    ref = plan_crop(moving_face, 1.0, 6.0, OUT_W, OUT_H, settings=settings)
+    got = plan_crop(out, 1.0, 6.0, OUT_W, OUT_H, settings=settings)
+    assert (got.source_width, got.source_height, got.crop_w) == (1280, 720, ref.crop_w)
+    assert got.scene_cuts == pytest.approx(ref.scene_cuts, abs=0.05)
+    for k in range(50):
+        t = k / 10
+        assert plan_x(got, t) == pytest.approx(plan_x(ref, t), abs=25), t
