@@ -307,11 +307,39 @@ def scheduler_loop(stop: threading.Event, *, interval: float = 5.0, settings: Se
                    client_factory: ClientFactory | None = None) -> None:
     """Local mode's publish scheduler: run `run_due_publications` every `interval` s until `stop` is set.
 
-    Covers both immediate publications (schedule_at empty) and scheduled ones; start it in a thread.
+    Covers both immediate publications (schedule_at empty) and scheduled ones, and fails stuck ones
+    (`fail_stale_publications`); start it in a thread.
     """
     while not stop.is_set():
         try:
+            fail_stale_publications()
             run_due_publications(settings=settings, client_factory=client_factory)
         except Exception:
             log.exception("local publish scheduler pass failed")
         stop.wait(interval)
+
+
+def fail_stale_publications(*, older_than: timedelta = timedelta(minutes=30),
+                            now: datetime | None = None) -> list[str]:
+    """Mark publications stuck in uploading/processing (the worker died) as failed, code `interrupted`.
+
+    They are not retried: the platform may or may not have received the post, and posting twice is
+    worse than asking the caller to check and publish again. For the sweeper / local scheduler (scans).
+    """
+    cutoff = (now or utcnow()) - older_than
+    failed = []
+    stuck = Publication.status.is_in("uploading", "processing") & (Publication.updated_at < cutoff)
+    for pub in Publication.scan(stuck):
+        try:
+            pub.update(
+                actions=[Publication.status.set("failed"), Publication.updated_at.set(utcnow()),
+                         Publication.error.set(ErrorMap(code="interrupted", message="the publish worker stopped "
+                                                        f"while {pub.status}; check the platform before retrying"))],
+                condition=(Publication.status == pub.status) & (Publication.updated_at == pub.updated_at),
+            )
+        except UpdateError:
+            continue
+        pub.refresh()
+        emit_event("clip.publish_failed", pub)
+        failed.append(pub.publication_id)
+    return failed

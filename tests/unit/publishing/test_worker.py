@@ -275,3 +275,16 @@ def test_local_scheduler_loop_publishes_due_work(aws, small_mp4, settings):
         loop.join(5)
     assert Publication.get("pub_1").status == "published" and not loop.is_alive()
     assert len(fake.sessions) == 1
+
+
+def test_stuck_publications_are_failed_not_reposted(aws, small_mp4, settings):
+    seed(settings, small_mp4)
+    pub = Publication.get("pub_1")
+    old = utcnow() - timedelta(hours=2)
+    pub.update(actions=[Publication.status.set("uploading"), Publication.updated_at.set(old)])
+    assert worker.fail_stale_publications(older_than=timedelta(hours=3)) == []
+    assert worker.fail_stale_publications() == ["pub_1"]
+    pub = Publication.get("pub_1")
+    assert pub.status == "failed" and pub.error.code == "interrupted"
+    assert worker.process_publication("pub_1", settings=settings).status == "failed"  # never re-posted
+    assert [d.event_type for d in WebhookDelivery.scan()] == ["clip.publish_failed"]
