@@ -183,3 +183,24 @@ def test_thumbnail(captioned_mp4: Path, render_dir: Path) -> None:
     with pytest.raises(RenderFailed):
         render_thumbnail(captioned_mp4, render_dir / "late.jpg", at=60.0)
     assert not (render_dir / "late.jpg").exists()
+
+
+def _audio(path: Path, start: float, seconds: float) -> np.ndarray:
+    """Mono 8 kHz float samples of `path` from `start` (seconds from the file's start)."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=8000)
+    chunks = []
+    with av.open(str(path)) as c:
+        for frame in c.decode(audio=0):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().ravel())
+    pcm = np.concatenate(chunks)
+    return pcm[int(start * 8000) : int((start + seconds) * 8000)]
+
+
+def test_audio_cut_accurately(captioned_mp4: Path, talk_path: Path) -> None:
+    """The clip's sound is the source's sound from CLIP_START (lag within 15 ms)."""
+    clip = _audio(captioned_mp4, 0.0, 6.0)
+    src = _audio(talk_path, CLIP_START - 0.25, 6.5)
+    corr = np.correlate(src, clip[: len(clip) - 400], mode="valid")
+    lag = int(np.argmax(corr)) / 8000 - 0.25
+    assert abs(lag) <= 0.015, lag
