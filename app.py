@@ -55,3 +55,11 @@ def sweeper(event: CloudWatchEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue="klipstar-webhooks", batch_size=10, name="webhook_dispatcher")
 def webhook_dispatcher(event: SQSEvent) -> dict[str, Any]:
     return _webhook_dispatcher.handle_records([record.to_dict() for record in event])
+
+
+from chalicelib.publishing import worker as _publish_worker  # noqa: E402
+
+
+@app.on_sqs_message(queue="klipstar-publish", batch_size=1, name="publish_worker")
+def publish_worker(event: SQSEvent) -> dict[str, Any]:
+    return _publish_worker.sqs_handler(event)

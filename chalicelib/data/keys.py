@@ -70,12 +70,17 @@ def ensure_account(account_id: str, plan: str | None = None) -> Account:
     return account
 
 
-def create_key(account_id: str, mode: str = "live", plan: str | None = None) -> MintedKey:
-    """Mint a key for `account_id` (creating the account if needed) and store only its hash."""
+def create_key(account_id: str, mode: str = "live", plan: str | None = None, key: str | None = None) -> MintedKey:
+    """Mint a key for `account_id` (creating the account if needed) and store only its hash.
+
+    `key` registers a caller-chosen key instead (the local service's KLIPSTAR_LOCAL_API_KEY).
+    """
     if mode not in KEY_PREFIXES:
         raise ValueError(f"mode must be live or test, got {mode!r}")
+    if key is not None and mode_of(key) != mode:
+        raise ValueError(f"a {mode} key must start with {KEY_PREFIXES[mode]}")
     ensure_account(account_id, plan)
-    key = KEY_PREFIXES[mode] + "".join(secrets.choice(_ALPHABET) for _ in range(_SECRET_LEN))
+    key = key or KEY_PREFIXES[mode] + "".join(secrets.choice(_ALPHABET) for _ in range(_SECRET_LEN))
     record = ApiKey(
         hash_key(key),
         key_id="key_" + secrets.token_hex(8),

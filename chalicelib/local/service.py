@@ -7,9 +7,12 @@ SQS-fed workers in background threads, and the Chalice app. State lives in memor
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -62,6 +65,8 @@ def local_environment(moto_port: int, api_port: int) -> dict[str, str]:
         "KLIPSTAR_STEPFUNCTIONS_ENDPOINT_URL": endpoint,
         "KLIPSTAR_TABLE_PREFIX": "klipstar-local-",
         "KLIPSTAR_BUCKET": "klipstar-local",
+        "KLIPSTAR_KEY_PEPPER": secrets.token_hex(32),  # keys live only as long as this process
+        "KLIPSTAR_TOKEN_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",  # moto accepts any credentials
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -156,6 +161,7 @@ class LocalService:
             raise ServiceError(f"moto's server is not installed ({exc.name}): run `make setup`") from None
         from . import lambda_seam
 
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
         self._moto.start()
         config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -166,7 +172,7 @@ class LocalService:
     def _provision(self) -> None:
         from . import resources
 
-        resources.provision_all()
+        resources.provision_all(self.moto_url)
         self.api_key, self.webhook_secret = resources.ensure_local_key(LOCAL_ACCOUNT, self.api_key)
 
     def _start_workers(self) -> None:

@@ -1,0 +1,84 @@
+"""What `klipstar serve` sets up inside the embedded AWS: resources, the local key, the workers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from ..settings import get_settings
+from .service import Worker, reset_cached_clients
+
+QueueHandler = Callable[[str, str], bool]
+"""handler(body, receipt_handle) -> True when the message is done with (delete it)."""
+
+
+def provision_all(endpoint_url: str) -> dict[str, str]:
+    """Create tables, bucket, queues, functions and the state machine; export their ids to settings."""
+    from . import aws
+
+    resources = aws.provision(get_settings(), endpoint_url=endpoint_url)
+    exported = resources.env()
+    os.environ.update(exported)
+    reset_cached_clients()
+    return exported
+
+
+def ensure_local_key(account_id: str, given_key: str | None) -> tuple[str, str]:
+    """A test-mode Studio key for the local account (the given one, or a new one) and its signing secret."""
+    from ..data import keys
+
+    minted = keys.create_key(account_id, mode="test", plan="studio", key=given_key)
+    account = keys.ensure_account(account_id)
+    return minted.key, account.webhook_secret
+
+
+def poll_queue(queue_url: str, handler: QueueHandler, wait_seconds: int = 1) -> int:
+    """Receive up to 10 messages, hand each to `handler`, delete the ones it is done with."""
+    from ..data.aws import sqs_client
+
+    sqs = sqs_client()
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
+    handled = 0
+    for message in messages.get("Messages", []):
+        if handler(message["Body"], message["ReceiptHandle"]):
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        handled += 1
+    return handled
+
+
+def _webhook_message(body: str, receipt: str) -> bool:
+    from ..webhooks import dispatcher
+
+    return dispatcher.handle_message(body, receipt, get_settings().webhook_queue_url)
+
+
+def _publish_message(body: str, receipt: str) -> bool:
+    from ..publishing import worker
+
+    worker.sqs_handler({"Records": [{"body": body}]})
+    return True
+
+
+def _due_publications() -> Any:
+    from ..publishing import worker
+
+    worker.fail_stale_publications()
+    return worker.run_due_publications()
+
+
+def _sweep() -> Any:
+    from ..pipeline import sweeper
+
+    return sweeper.sweep()
+
+
+def local_workers() -> list[Worker]:
+    """The SQS-fed workers and timers that Lambda event sources and schedules drive on AWS."""
+    settings = get_settings()
+    return [
+        Worker("webhooks", lambda: poll_queue(settings.webhook_queue_url, _webhook_message), interval=0.2),
+        Worker("publish", lambda: poll_queue(settings.publish_queue_url, _publish_message), interval=0.2),
+        Worker("publish-scheduler", _due_publications, interval=5.0),
+        Worker("sweeper", _sweep, interval=60.0),
+    ]
