@@ -1,0 +1,218 @@
+"""End to end through the real ASL: success on the talk (with a transient failure retried), bad media,
+a permanent failure, and DELETE in the middle of a run."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import av
+import requests
+
+from chalicelib.data import quotas, storage
+from chalicelib.data.models import Clip, Project, WebhookDelivery
+from chalicelib.engine.errors import TransientError
+from chalicelib.local import lambda_seam
+from chalicelib.webhooks.signing import verify_signature
+from tests.unit.pipeline.awsenv import drain_webhooks, history, wait_execution
+
+from .conftest import Api
+
+TALK = Path(__file__).resolve().parents[2] / "fixtures" / "talk.mp4"
+
+
+def submit(api: Api, video: Path, webhook_url: str, **extra: Any) -> dict[str, Any]:
+    body = {"video_url": video.as_uri(), "max_clips": 2, "caption_style": "karaoke",
+            "platforms": ["youtube_shorts"], "webhook_url": webhook_url, **extra}
+    status, project = api.call("POST", "/v1/projects", body)
+    assert status == 201, project
+    assert project["status"] == "processing"
+    return project
+
+
+def execution_of(project_id: str) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        arn = Project.get(project_id).execution_arn
+        if arn:
+            return arn
+        time.sleep(0.1)
+    raise AssertionError("no execution recorded")
+
+
+@contextmanager
+def wrapped(function: str, make: Any) -> Iterator[None]:
+    """Temporarily wrap the handler the seam dispatches `function` to."""
+    name = f"klipstar-local-{function}"
+    original = lambda_seam.registered()[name]
+    real = lambda_seam._resolve(original)
+    lambda_seam.register(name, make(real))
+    try:
+        yield
+    finally:
+        lambda_seam.register(name, original)
+
+
+def events_for(receiver: Any, project_id: str) -> list[tuple[dict[str, str], bytes, dict[str, Any]]]:
+    drain_webhooks()
+    out = []
+    for r in receiver.received:
+        body = json.loads(r.body)
+        if body.get("project_id") == project_id:
+            out.append((r.headers, r.body, body))
+    return out
+
+
+def test_talk_end_to_end_with_a_transient_failure_retried(api: Api, receiver: Any) -> None:
+    calls = {"n": 0}
+
+    def flaky(real: Any) -> Any:
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] <= 2:
+                raise TransientError("DynamoDB throttled")
+            return real(event, context)
+
+        return handler
+
+    with wrapped("finalize", flaky):
+        project = submit(api, TALK, receiver.url, metadata={"campaign": "e2e"})
+        pid = project["id"]
+        arn = execution_of(pid)
+        desc = wait_execution(arn, 420)
+    assert desc["status"] == "SUCCEEDED", desc
+    events = history(arn)
+
+    # finalize failed twice with TransientError, was retried, then succeeded
+    assert calls["n"] == 3
+    failures = [e["lambdaFunctionFailedEventDetails"] for e in events if e["type"] == "LambdaFunctionFailed"]
+    assert [f["error"] for f in failures] == ["TransientError", "TransientError"]
+    # the transcription ran as a Map over several VAD chunks
+    assert sum(1 for e in events if e["type"] == "MapIterationSucceeded") >= 2 + 2
+    # the state carries only ids and keys
+    sizes = [len(json.dumps(e, default=str)) for e in events]
+    assert max(sizes) < 16_000
+
+    # the project and its clips
+    status, got = api.call("GET", f"/v1/projects/{pid}")
+    assert status == 200 and got["status"] == "completed" and got["stage"] == "completed"
+    assert got["progress"] == 100 and abs(got["source_seconds"] - 151) < 5
+    clips = sorted(Clip.by_project.query(pid), key=lambda c: c.rank)
+    assert 1 <= len(clips) <= 2
+    for clip in clips:
+        rendition = clip.renditions["youtube_shorts"]
+        assert (rendition["width"], rendition["height"]) == (1080, 1920)
+        local = storage.get_file(rendition["key"], Path(f"/tmp/pipetest-{clip.clip_id}.mp4"))
+        with av.open(str(local)) as container:
+            stream = container.streams.video[0]
+            assert (stream.codec_context.width, stream.codec_context.height) == (1080, 1920)
+            seconds = float(container.duration) / 1e6
+        local.unlink()
+        assert abs(seconds - float(clip.duration_seconds)) < 1.0
+        assert storage.exists(clip.thumbnail_key)
+        words = clip.transcript["words"]
+        assert words and all(-0.05 <= w["start"] <= w["end"] <= float(clip.duration_seconds) + 0.05 for w in words)
+    keys = storage.list_keys(storage.project_prefix("pipeco#test", pid))
+    assert not any("/work/audio" in k or "transcript-part-" in k for k in keys)  # scratch cleaned
+    assert quotas.in_flight("pipeco") == 0
+
+    # project.completed, signed, the seed's shape plus the project's fields
+    received = events_for(receiver, pid)
+    assert len(received) == 1
+    headers, raw, body = received[0]
+    assert verify_signature(api.secret, headers["Klipstar-Signature"], raw)
+    assert body["event"] == "project.completed" and body["project_id"] == pid
+    assert body["id"] == pid and body["status"] == "completed" and body["metadata"] == {"campaign": "e2e"}
+    assert [c["id"] for c in body["clips"]] == [c.clip_id for c in clips]
+    first = body["clips"][0]
+    assert set(first) >= {"id", "title", "virality_score", "duration_seconds", "download_url", "platforms"}
+    assert first["platforms"]["youtube_shorts"]["width"] == 1080
+    video = requests.get(first["download_url"], timeout=10)
+    assert video.status_code == 200 and video.content[4:8] == b"ftyp"
+
+    # the delivery log through the API
+    status, log = api.call("GET", f"/v1/webhooks/deliveries?project_id={pid}")
+    assert status == 200
+    assert [(d["event"], d["status"], [a["status_code"] for a in d["attempts"]]) for d in log["data"]] == [
+        ("project.completed", "delivered", [200])]
+    status, again = api.call("POST", f"/v1/webhooks/deliveries/{log['data'][0]['id']}/resend")
+    assert status == 202 and again["status"] == "pending"
+    assert len(events_for(receiver, pid)) == 2  # same event id delivered again
+    assert received[0][0]["Klipstar-Event-Id"] == events_for(receiver, pid)[1][0]["Klipstar-Event-Id"]
+
+
+def test_bad_media_fails_the_project_with_its_code(api: Api, receiver: Any, not_media_path: Path) -> None:
+    project = submit(api, not_media_path, receiver.url)
+    pid = project["id"]
+    desc = wait_execution(execution_of(pid), 120)
+    assert desc["status"] == "FAILED"
+    _status, got = api.call("GET", f"/v1/projects/{pid}")
+    assert got["status"] == "failed" and got["stage"] == "failed"
+    assert got["error"]["code"] == "not_media" and got["error"]["message"]
+    assert quotas.in_flight("pipeco") == 0
+    received = events_for(receiver, pid)
+    assert [b["event"] for _, _, b in received] == ["project.failed"]
+    headers, raw, body = received[0]
+    assert verify_signature(api.secret, headers["Klipstar-Signature"], raw)
+    assert body["error"]["code"] == "not_media"
+
+
+def test_a_step_failing_for_good_is_not_retried(api: Api, receiver: Any, no_speech_path: Path) -> None:
+    project = submit(api, no_speech_path, receiver.url)
+    pid = project["id"]
+    arn = execution_of(pid)
+    desc = wait_execution(arn, 240)
+    assert desc["status"] == "FAILED"
+    got = Project.get(pid)
+    assert got.status == "failed" and got.error.code == "no_speech"
+    failed = [e["lambdaFunctionFailedEventDetails"]["error"] for e in history(arn)
+              if e["type"] == "LambdaFunctionFailed"]
+    assert failed == ["NoSpeech"]  # once: permanent errors go straight to MarkFailed
+    assert [b["error"]["code"] for _, _, b in events_for(receiver, pid)] == ["no_speech"]
+
+
+def test_delete_mid_run_leaves_nothing_behind(api: Api, receiver: Any) -> None:
+    entered = threading.Event()
+    release = threading.Event()
+    active = {"n": 0}
+    lock = threading.Lock()
+
+    def gate(real: Any) -> Any:
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            with lock:
+                active["n"] += 1
+            try:
+                entered.set()
+                release.wait(60)
+                return real(event, context)  # transcribes and writes its part after the DELETE
+            finally:
+                with lock:
+                    active["n"] -= 1
+
+        return handler
+
+    with wrapped("transcribe_chunk", gate):
+        project = submit(api, TALK, receiver.url)
+        pid = project["id"]
+        arn = execution_of(pid)
+        assert entered.wait(120)
+        prefix = storage.project_prefix("pipeco#test", pid)
+        assert storage.list_keys(prefix)  # the source and audio are stored by now
+        status, _ = api.call("DELETE", f"/v1/projects/{pid}")
+        assert status == 204
+        release.set()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (active["n"] or wait_execution(arn, 120)["status"] == "RUNNING"):
+            time.sleep(0.2)
+        time.sleep(1.0)  # let a step that raced the stop finish its clean-up
+    assert active["n"] == 0
+    assert storage.list_keys(prefix) == []
+    assert api.call("GET", f"/v1/projects/{pid}")[0] == 404
+    assert list(Clip.by_project.query(pid)) == []
+    assert list(WebhookDelivery.by_project.query(pid)) == []
+    assert quotas.in_flight("pipeco") == 0
