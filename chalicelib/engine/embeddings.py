@@ -9,6 +9,7 @@ model (Transformer -> Pooling(mean) -> Normalize) with max_seq_length 256.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -16,6 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,7 @@ MAX_TOKENS = 256
 DIM = 384
 DEFAULT_BATCH_SIZE = 32
 _CACHE_SIZE = 8192
+BLAS_THREADS = 1
 
 
 def model_dir() -> Path:
@@ -146,6 +149,11 @@ class MiniLM:
         # Batch texts of similar length together so little compute is spent on padding.
         lengths = [len(self.tokenizer.encode(t).ids) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: (lengths[i], i))
+        with _blas_limit():
+            self._encode_sorted(texts, order, batch_size, out)
+        return out
+
+    def _encode_sorted(self, texts: Sequence[str], order: list[int], batch_size: int, out: np.ndarray) -> None:
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             ids, mask = self.tokenize([texts[i] for i in idx])
@@ -154,7 +162,16 @@ class MiniLM:
             pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[idx] = pooled / np.clip(norms, 1e-12, None)
-        return out
+
+
+def _blas_limit() -> Any:
+    """Cap BLAS at BLAS_THREADS while encoding: this model's matrices are small, and an oversubscribed
+    OpenBLAS (other processes busy on the same cores) spin-waits and runs several times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional speed-up only
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=BLAS_THREADS, user_api="blas")
 
 
 @functools.lru_cache(maxsize=1)

@@ -22,7 +22,7 @@ from rank_bm25 import BM25Okapi
 from ..settings import Settings
 from . import embeddings
 from .score import text as tx
-from .score.local import LocalScorer
+from .score.local import LocalScorer, sentence_filler_kinds
 from .types import Candidate, ScoredClip, Sentence, Transcript
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def find_moments(
     threshold = float(settings.prompt_min_relevance)
     rel, rel_own = sentence_relevance(sentences, prompt)
     vecs = embeddings.embed([s.text for s in sentences])
-    filler = [tx.filler_kind(s.text) is not None for s in sentences]
+    filler = [k is not None for k in sentence_filler_kinds(sentences)]
     multi = is_multi(prompt)
     wants_filler = bool(FILLER_REQUEST_RE.search(prompt.lower()))
 

@@ -178,7 +178,7 @@ class LocalScorer:
         )
         self.keywords = tx.KeywordModel([s.text for s in self.sentences])
         self.energy = load_energy(audio)
-        self.filler_kinds = [tx.filler_kind(s.text) for s in self.sentences]
+        self.filler_kinds = sentence_filler_kinds(self.sentences)
         self.hook_vecs, self.insight_vecs, self.topic_vecs, self.topic_names = _prototype_vectors()
         self.hook_sims = (self.sent_vecs @ self.hook_vecs.T).max(axis=1) if self.sentences else np.zeros(0)
         self.insight_sims = (self.sent_vecs @ self.insight_vecs.T).max(axis=1) if self.sentences else np.zeros(0)
@@ -332,6 +332,17 @@ class LocalScorer:
             hashtags=tx.make_hashtags(f.keywords[:3], f.topic),
             is_filler=f.filler_kind is not None,
         )
+
+
+def sentence_filler_kinds(sentences: Sequence[Sentence]) -> list[str | None]:
+    """Each sentence's filler kind; a trivial sentence ("Okay.") next to filler belongs to that filler."""
+    kinds = [tx.filler_kind(s.text) for s in sentences]
+    for i, s in enumerate(sentences):
+        if kinds[i] is None and tx.is_trivial(s.text):
+            near = [kinds[j] for j in (i - 1, i + 1) if 0 <= j < len(kinds) and kinds[j]]
+            if near:
+                kinds[i] = near[0]
+    return kinds
 
 
 def make_reason(sub: SubScores, score: int, filler_kind: str | None) -> str:

@@ -29,7 +29,10 @@ STOPWORDS = _ws(
     yourselves okay ok um uh oh well actually basically literally kind sort going gonna want wanna know
     see look make made way one two three ten first next last back many much still already always never
     today day time times people person someone something anything everything nothing thank thanks
-    year years month months week weeks lot lots good great new old big small little long short""")
+    year years month months week weeks lot lots good great new old big small little long short makes making
+    take takes taking took come comes came go goes went gone tell tells told give gives gave put keep keeps kept
+    ask asks asked use uses used try tries tried start starts started need needs feel feels felt find finds
+    found call calls called seem seems seemed become becomes became show shows showed ended end bring""")
 
 # Words a prompt uses to describe a moment rather than its content ("the part where she explains ...").
 PROMPT_META = _ws(
@@ -113,6 +116,10 @@ BAD_TITLE_ENDINGS = _ws(
     whose if because my your our their his her its is are was were be been being have has had do does did will
     would can could should may might must i we you they he she it this these those very just really not no
     about over under after before while when where how what why also plus too""")
+# A title never ends on these, shortened or not ("... with the", "... and").
+FRAGMENT_ENDINGS = _ws(
+    "a an the and but or nor of to in on at by for with from as into onto than that which because if so my your"
+)
 TITLE_MAX = 60
 
 
@@ -240,8 +247,10 @@ def _shorten(text: str) -> str:
         return text
     # A long leading clause ("Within 50 years, printers ...") goes first.
     head, sep, tail = text.partition(", ")
-    if sep and len(head) <= len(text) // 2 and 15 <= len(tail) <= TITLE_MAX:
-        return tail[0].upper() + tail[1:]
+    if sep and len(head) <= len(text) // 2 and len(tail) >= 15:
+        text = tail[0].upper() + tail[1:]
+        if len(text) <= TITLE_MAX:
+            return text
     cut = -1
     for m in re.finditer(r"[,;:]| - ", text):
         if 25 <= m.start() <= TITLE_MAX:
@@ -261,8 +270,9 @@ def make_title(sentence: str, fallback_keywords: Sequence[str] = ()) -> str:
     short = _shorten(text)
     question = question and short == text
     toks = short.split()
-    # Never end on a dangling function word ("... with the", "... and").
-    while len(toks) > 2 and toks[-1].lower().strip(",.;:'\"") in BAD_TITLE_ENDINGS:
+    # Never end on a dangling function word ("... with the", "... and"); a cut sentence is held to more.
+    bad = BAD_TITLE_ENDINGS if short != text else FRAGMENT_ENDINGS
+    while len(toks) > 1 and toks[-1].lower().strip(",.;:'\"") in bad:
         toks.pop()
     text = " ".join(toks).rstrip(" ,;:-")
     if len(words(text)) < 2 and fallback_keywords:

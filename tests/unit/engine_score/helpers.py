@@ -48,3 +48,15 @@ def windows(sentences: Sequence[Sentence], min_duration: float, max_duration: fl
                 text = " ".join(s.text for s in sentences[i: j + 1])
                 out.append(Candidate(sentences[i].start, sentences[j].end, i, j, text))
     return out
+
+
+def paragraph_spans(transcript: Transcript, paragraphs: Sequence[str]) -> list[tuple[float, float]]:
+    """[start, end] of each paragraph of a transcript built by make_transcript."""
+    spans: list[tuple[float, float]] = []
+    i = 0
+    for para in paragraphs:
+        n = len(para.split())
+        ws = transcript.words[i: i + n]
+        spans.append((ws[0].start, ws[-1].end))
+        i += n
+    return spans
