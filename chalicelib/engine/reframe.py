@@ -1,18 +1,20 @@
 """Reframe: plan a smooth crop path that keeps the speaker's face in the target aspect.
 
-Frames are decoded once with PyAV from the clip's start; every frame feeds a tiny grey thumbnail to
+Frames are decoded once with PyAV from the clip's start; every frame feeds a small luma thumbnail to
 the scene-cut detector (histogram + pixel distance) and a few frames per second (plus the first
-frame after every cut) are downscaled to ~320 px for the Haar face detector. Per shot the face
-centre is median-filtered, followed by a dead-zone "lazy camera", eased with a Gaussian and
-simplified to a few linear segments; the camera jumps only at scene cuts. The path is expressed as
-an ffmpeg crop expression in `t` (see `crop_expressions`) so no Python frame loop runs at render.
+frame after every cut) are downscaled to 480 px for the Haar face detector (tracked in a window
+around the last face, whole frame as fallback). Per shot the face centre is median-filtered,
+followed by a dead-zone "lazy camera", eased with a Gaussian and simplified to a few linear
+segments; the camera jumps only at scene cuts. Shots without a face in most samples are marked
+"fit" (whole frame over a blurred copy); a clip with no face at all is a "fit" plan. The path is
+an ffmpeg crop expression in `t` (see `crop_expressions`): no Python frame loop runs at render.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +48,19 @@ class _Analysis:
     cuts: list[float] = field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=1)
+_thread_cascades = threading.local()
+
+
 def _cascades() -> tuple[cv2.CascadeClassifier, cv2.CascadeClassifier]:
+    """This thread's cascades: a CascadeClassifier is not safe to share between threads."""
+    cached = getattr(_thread_cascades, "pair", None)
+    if cached is not None:
+        return cached
+    _thread_cascades.pair = _load_cascades()
+    return _thread_cascades.pair
+
+
+def _load_cascades() -> tuple[cv2.CascadeClassifier, cv2.CascadeClassifier]:
     base = Path(cv2.data.haarcascades)
     frontal = cv2.CascadeClassifier(str(base / "haarcascade_frontalface_default.xml"))
     profile = cv2.CascadeClassifier(str(base / "haarcascade_profileface.xml"))
@@ -334,8 +347,8 @@ def plan_from_analysis(an: _Analysis, out_w: int, out_h: int, rate: float) -> Cr
         return base
     bounds = [0.0, *[c for c in an.cuts if 0 < c < D], D]
     times = np.array(an.times, dtype=float)
-    face_time = 0.0
-    shots: list[tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] = []
+    face_time = 0.0  # seconds of shots framed on a face
+    shots: list[tuple[float, float, np.ndarray, np.ndarray, np.ndarray, bool]] = []
     for s0, s1 in itertools.pairwise(bounds):
         idx = [i for i, t in enumerate(an.times) if s0 - 1e-6 <= t < s1 - 1e-6]
         faces = [an.faces[i] for i in idx]
@@ -348,14 +361,18 @@ def plan_from_analysis(an: _Analysis, out_w: int, out_h: int, rate: float) -> Cr
         if not on_face:
             xs[:] = np.nan
             ys[:] = np.nan
-        shots.append((s0, s1, times[idx] if idx else np.array([]), xs, ys))
-    if found == 0 or face_time < 0.5 * D:
+        shots.append((s0, s1, times[idx] if idx else np.array([]), xs, ys, on_face))
+    if found == 0 or face_time == 0:
         base.layout = "fit"
         base.crop_w = base.crop_h = 0
         return base
     eps = max(2.0, 0.01 * W)
     segments: list[CropSegment] = []
-    for s0, s1, ts, xs, ys in shots:
+    for s0, s1, ts, xs, ys, on_face in shots:
+        if not on_face:  # a shot without a face (slides, wide shot): shown whole, over a blur
+            cx, cy = (W - cw) / 2, (H - ch) / 2
+            segments.append(CropSegment(round(s0, 3), round(s1, 3), cx, cy, cx, cy, layout="fit"))
+            continue
         if len(ts) == 0:
             ts, xs, ys = np.array([s0]), np.array([np.nan]), np.array([np.nan])
         kx = _shot_path(ts, xs, s0, s1, 0.0, float(W - cw), DEAD_ZONE * cw, rate)
@@ -403,6 +420,7 @@ def _axis_expr(segments: list[CropSegment], axis: str) -> str:
     return expr
 
 
-def crop_expressions(plan: CropPlan) -> tuple[str, str]:
-    """The crop filter's x and y expressions (in t, clip seconds) for a crop plan."""
-    return _axis_expr(plan.segments, "x"), _axis_expr(plan.segments, "y")
+def crop_expressions(plan: CropPlan, segments: list[CropSegment] | None = None) -> tuple[str, str]:
+    """The crop filter's x and y expressions (in t, clip seconds) for a crop plan (or some of its segments)."""
+    segs = plan.segments if segments is None else segments
+    return _axis_expr(segs, "x"), _axis_expr(segs, "y")
