@@ -11,7 +11,7 @@ from .errors import RenderFailed
 from .ffmpeg import run_ffmpeg
 from .fonts import fonts_dir
 from .reframe import crop_expressions
-from .types import CropPlan, RenderedFile
+from .types import CropPlan, CropSegment, RenderedFile
 
 OUT_FPS = 30
 AUDIO_RATE = 48000
@@ -30,29 +30,65 @@ def _even(v: float) -> int:
     return n - n % 2
 
 
+def _fit_chain(src: str, ow: int, oh: int, label: str) -> str:
+    """[src] -> [label]: the whole frame scaled to fit, over a blurred scaled-to-fill copy of itself."""
+    bw, bh = _even(ow / BLUR_DOWNSCALE), _even(oh / BLUR_DOWNSCALE)
+    radius = max(2, min(bw, bh) // 10)
+    return (
+        f"[{src}]split=2[{label}bs][{label}fs];"
+        f"[{label}bs]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
+        f"boxblur={radius}:2,scale={ow}:{oh}[{label}bg];"
+        f"[{label}fs]scale={ow}:{oh}:force_original_aspect_ratio=decrease:force_divisible_by=2[{label}fg];"
+        f"[{label}bg][{label}fg]overlay=(W-w)/2:(H-h)/2:format=yuv420[{label}]"
+    )
+
+
+def _crop_chain(src: str, plan: CropPlan, segments: list[CropSegment], ow: int, oh: int, label: str) -> str:
+    x, y = crop_expressions(plan, segments)
+    return f"[{src}]crop=w={plan.crop_w}:h={plan.crop_h}:x='{x}':y='{y}',scale={ow}:{oh},format=yuv420p[{label}]"
+
+
+def _runs(segments: list[CropSegment]) -> list[list[CropSegment]]:
+    """Consecutive segments grouped by layout."""
+    runs: list[list[CropSegment]] = []
+    for s in segments:
+        if runs and runs[-1][-1].layout == s.layout:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    return runs
+
+
 def video_filter(plan: CropPlan, ass: Path | None) -> str:
     """The filter graph from input 0's video to the [v] output label."""
     ow, oh = _even(plan.out_width), _even(plan.out_height)
     # square pixels first (anamorphic sources; a no-op pass-through otherwise), as the plan assumes
-    head = f"[0:v]setpts=PTS-STARTPTS,scale=trunc(iw*sar/2)*2:ih,setsar=1,fps={OUT_FPS}"
-    tail = ""
-    if ass is not None:
-        tail += f",subtitles=filename={escape_filter_value(str(ass))}:fontsdir={escape_filter_value(str(fonts_dir()))}"
-    tail += ",setsar=1,format=yuv420p[v]"
+    graph = f"[0:v]setpts=PTS-STARTPTS,scale=trunc(iw*sar/2)*2:ih,setsar=1,fps={OUT_FPS}[src];"
     if plan.layout == "fit":
-        bw, bh = _even(ow / BLUR_DOWNSCALE), _even(oh / BLUR_DOWNSCALE)
-        radius = max(2, min(bw, bh) // 10)
-        return (
-            f"{head},split=2[bgsrc][fgsrc];"
-            f"[bgsrc]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
-            f"boxblur={radius}:2,scale={ow}:{oh}[bg];"
-            f"[fgsrc]scale={ow}:{oh}:force_original_aspect_ratio=decrease:force_divisible_by=2[fg];"
-            f"[bg][fg]overlay=(W-w)/2:(H-h)/2{tail}"
-        )
-    if not plan.crop_w or not plan.crop_h:
-        raise RenderFailed("crop plan has no crop window")
-    x, y = crop_expressions(plan)
-    return f"{head},crop=w={plan.crop_w}:h={plan.crop_h}:x='{x}':y='{y}',scale={ow}:{oh}{tail}"
+        graph += _fit_chain("src", ow, oh, "framed")
+    else:
+        if not plan.crop_w or not plan.crop_h or not plan.segments:
+            raise RenderFailed("crop plan has no crop window")
+        runs = _runs(plan.segments)
+        if len(runs) == 1 and runs[0][0].layout == "crop":
+            graph += _crop_chain("src", plan, plan.segments, ow, oh, "framed")
+        else:  # shots alternate between crop and fit: trim each run (timestamps kept), frame it, concat
+            graph += f"[src]split={len(runs)}" + "".join(f"[in{i}]" for i in range(len(runs))) + ";"
+            for i, run in enumerate(runs):
+                start = "" if i == 0 else f"start={run[0].t0:.3f}"
+                end = "" if i == len(runs) - 1 else f"end={run[-1].t1:.3f}"
+                trim = ":".join(p for p in (start, end) if p)
+                graph += f"[in{i}]trim={trim}[t{i}];"
+                if run[0].layout == "fit":
+                    graph += _fit_chain(f"t{i}", ow, oh, f"r{i}") + ";"
+                else:
+                    graph += _crop_chain(f"t{i}", plan, run, ow, oh, f"r{i}") + ";"
+                graph += f"[r{i}]setpts=PTS-STARTPTS,setsar=1[c{i}];"
+            graph += "".join(f"[c{i}]" for i in range(len(runs))) + f"concat=n={len(runs)}:v=1:a=0[framed]"
+    graph += ";[framed]"
+    if ass is not None:
+        graph += f"subtitles=filename={escape_filter_value(str(ass))}:fontsdir={escape_filter_value(str(fonts_dir()))},"
+    return graph + "setsar=1,format=yuv420p[v]"
 
 
 def _tmp_name(out: Path, suffix: str) -> Path:

@@ -194,6 +194,7 @@ class CropSegment:
     """From t0 to t1 (clip seconds) the crop window's left/top edge moves linearly from (x0,y0) to (x1,y1).
 
     Coordinates are in source display pixels; the window size is CropPlan.crop_w x crop_h.
+    layout "fit" marks a shot without a face inside a crop plan: that span is shown whole over a blur.
     """
 
     t0: float
@@ -202,6 +203,7 @@ class CropSegment:
     y0: float
     x1: float
     y1: float
+    layout: Literal["crop", "fit"] = "crop"
 
 
 @dataclass

@@ -204,3 +204,42 @@ def test_audio_cut_accurately(captioned_mp4: Path, talk_path: Path) -> None:
     corr = np.correlate(src, clip[: len(clip) - 400], mode="valid")
     lag = int(np.argmax(corr)) / 8000 - 0.25
     assert abs(lag) <= 0.015, lag
+
+
+def test_mixed_crop_and_fit_shots(render_dir: Path, noface_source: Path, settings: Any) -> None:
+    """A face shot cut to a faceless shot: the first is cropped on the face, the second fitted, one file."""
+    import skimage.data
+    import skimage.io
+
+    from chalicelib.engine.ffmpeg import run_ffmpeg
+
+    png = render_dir / "astro.png"
+    skimage.io.imsave(png, skimage.data.astronaut(), check_contrast=False)
+    src = render_dir / "mixed.mp4"
+    run_ffmpeg(
+        ["-y", "-f", "lavfi", "-i", "color=c=0x336633:s=1280x720:r=25:d=3", "-loop", "1", "-i", str(png),
+         "-i", str(noface_source),
+         "-filter_complex",
+         "[1:v]scale=440:440[a];[0:v][a]overlay=x=700:y=200:shortest=1,setsar=1[f];"
+         "[2:v]trim=0:3,setpts=PTS-STARTPTS,setsar=1[n];[f][n]concat=n=2:v=1:a=0[v]",
+         "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(src)]
+    )  # fmt: skip
+    plan = plan_crop(src, 0.0, 6.0, OUT_W, OUT_H, settings=settings)
+    assert plan.layout == "crop"
+    assert plan.scene_cuts == [pytest.approx(3.0, abs=0.05)]
+    assert {s.layout for s in plan.segments if s.t1 <= 3.01} == {"crop"}
+    assert {s.layout for s in plan.segments if s.t0 >= 2.99} == {"fit"}
+    out = render_dir / "mixed_out.mp4"
+    render_clip(src, 0.0, 6.0, plan, None, out, settings=settings)
+    with av.open(str(out)) as c:
+        assert c.duration / 1e6 == pytest.approx(6.0, abs=0.1)
+        assert c.streams.video[0].frames == pytest.approx(180, abs=2)
+    frames = decode_frames(out, [1.5, 4.5], "gray")
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    small = cv2.resize(frames[1.5], (OUT_W // 3, OUT_H // 3), interpolation=cv2.INTER_AREA)
+    assert len(cascade.detectMultiScale(small, 1.1, 5, minSize=(40, 40))) >= 1
+    fit = frames[4.5].astype(np.float32)
+    fg_h = round(OUT_W * 720 / 1280)
+    top = (OUT_H - fg_h) // 2
+    band, middle = fit[20 : top - 20], fit[top + 20 : top + fg_h - 20]
+    assert cv2.Laplacian(band, cv2.CV_32F).var() * 20 < cv2.Laplacian(middle, cv2.CV_32F).var()
