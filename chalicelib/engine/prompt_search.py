@@ -23,6 +23,7 @@ from ..settings import Settings
 from . import embeddings
 from .score import text as tx
 from .score.local import LocalScorer, sentence_filler_kinds
+from .segment import cut_points
 from .types import Candidate, ScoredClip, Sentence, Transcript
 
 log = logging.getLogger(__name__)
@@ -243,7 +244,13 @@ def find_moments(
     out: list[ScoredClip] = []
     for w in keep_windows:
         text = " ".join(s.text for s in sentences[w.first: w.last + 1])
-        cand = Candidate(sentences[w.first].start, sentences[w.last].end, w.first, w.last, text)
+        first, last = sentences[w.first], sentences[w.last]
+        # Cut like segment.build_candidates does: padded into the surrounding pauses, never into a word;
+        # without the pads if they would break max_duration.
+        start, end = cut_points(transcript, first.first_word, last.last_word)
+        if end - start > max_duration + 1e-6:
+            start, end = first.start, last.end
+        cand = Candidate(start, end, w.first, w.last, text)
         clip = scorer.score(cand)
         clip.relevance = round(min(1.0, max(0.0, w.relevance)), 3)
         clip.prompt = prompt

@@ -20,17 +20,20 @@ def _find(talk: Talk, prompt: str, settings: Settings, max_clips: int = 3) -> tu
     )
 
 
-def _inside(clip: ScoredClip, span: tuple[float, float], tol: float = 1e-6) -> bool:
+def _inside(clip: ScoredClip, span: tuple[float, float], tol: float = 0.5) -> bool:
     return clip.candidate.start >= span[0] - tol and clip.candidate.end <= span[1] + tol
 
 
 def _check_shape(talk: Talk, clips: list[ScoredClip], prompt: str) -> None:
-    starts = {s.start for s in talk.sentences}
-    ends = {s.end for s in talk.sentences}
+    words = talk.transcript.words
     for c in clips:
         cand = c.candidate
         assert MIN_DURATION <= cand.duration <= MAX_DURATION
-        assert cand.start in starts and cand.end in ends  # sentence boundaries
+        first, last = talk.sentences[cand.first_sentence], talk.sentences[cand.last_sentence]
+        # Cut in the pauses around whole sentences: exactly those sentences' words are inside.
+        inside = talk.transcript.words_between(cand.start, cand.end)
+        assert inside == words[first.first_word: last.last_word + 1]
+        assert cand.start <= first.start and cand.end >= last.end
         assert cand.text == " ".join(s.text for s in talk.sentences[cand.first_sentence: cand.last_sentence + 1])
         assert c.prompt == prompt
         assert c.relevance is not None and 0.0 <= c.relevance <= 1.0
