@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..webhooks.signing import SIGNATURE_HEADER, verify_signature
+from ..webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify_signature
 
 MAX_BODY = 10 * 1024 * 1024
 
@@ -24,6 +24,7 @@ class ReceivedEvent:
     event: dict[str, Any]
     signature_ok: bool
     raw: bytes
+    signature_header: str = ""
 
 
 class WebhookListener:
@@ -48,12 +49,13 @@ class WebhookListener:
                     self.send_error(413)
                     return
                 raw = self.rfile.read(length)
-                ok = verify_signature(listener.secret, self.headers.get(SIGNATURE_HEADER, ""), raw)
+                header = self.headers.get(SIGNATURE_HEADER, "")
+                ok = verify_signature(listener.secret, header, raw)
                 try:
                     event = json.loads(raw)
                 except ValueError:
                     event = {}
-                received = ReceivedEvent(self.headers.get("Klipstar-Event-Id"), event, ok, raw)
+                received = ReceivedEvent(self.headers.get(EVENT_ID_HEADER), event, ok, raw, header)
                 listener.events.put(received)
                 if listener.on_event:
                     listener.on_event(received)
