@@ -7,8 +7,10 @@ chunked-transcription Map. Every test keeps its run small (max_clips 2, one plat
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +49,17 @@ def api(world: Any) -> Iterator[Api]:
     secret = Account.get("pipeco").webhook_secret
     with Client(app) as client:
         yield Api(client, minted.key, secret)
+
+
+@pytest.fixture(scope="package")
+def talk_40s(media_dir: Path, talk_path: Path) -> Path:
+    """The talk's first 40 s (stream copy): one transcription chunk, cheap to process."""
+    import imageio_ffmpeg
+
+    out = media_dir / "talk_40s.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(talk_path), "-t", "40",
+                    "-c", "copy", str(out)], check=True)
+    return out
 
 
 @pytest.fixture(scope="package")

@@ -27,8 +27,8 @@ TALK = Path(__file__).resolve().parents[2] / "fixtures" / "talk.mp4"
 
 
 def submit(api: Api, video: Path, webhook_url: str, **extra: Any) -> dict[str, Any]:
-    body = {"video_url": video.as_uri(), "max_clips": 2, "caption_style": "karaoke",
-            "platforms": ["youtube_shorts"], "webhook_url": webhook_url, **extra}
+    body = {"video_url": video.as_uri(), "max_clips": 2, "caption_style": "karaoke", "platforms": ["youtube_shorts"],
+            "min_duration": 15, "max_duration": 30, "webhook_url": webhook_url, **extra}
     status, project = api.call("POST", "/v1/projects", body)
     assert status == 201, project
     assert project["status"] == "processing"
@@ -176,42 +176,43 @@ def test_a_step_failing_for_good_is_not_retried(api: Api, receiver: Any, no_spee
     assert [b["error"]["code"] for _, _, b in events_for(receiver, pid)] == ["no_speech"]
 
 
-def test_delete_mid_run_leaves_nothing_behind(api: Api, receiver: Any) -> None:
-    entered = threading.Event()
+def test_delete_mid_run_leaves_nothing_behind(api: Api, receiver: Any, talk_40s: Path) -> None:
+    """A chunk transcription finishes *after* DELETE removed everything and writes its part anyway:
+    the step notices (project gone, execution stopped), deletes what it wrote, and stops."""
+    reached = threading.Event()
     release = threading.Event()
-    active = {"n": 0}
-    lock = threading.Lock()
+    wrote_late: list[str] = []
+    real_put_json = storage.put_json
 
-    def gate(real: Any) -> Any:
-        def handler(event: dict[str, Any], context: Any) -> Any:
-            with lock:
-                active["n"] += 1
-            try:
-                entered.set()
-                release.wait(60)
-                return real(event, context)  # transcribes and writes its part after the DELETE
-            finally:
-                with lock:
-                    active["n"] -= 1
+    def gated_put_json(key: str, data: Any) -> None:
+        if "transcript-part-" in key:
+            reached.set()
+            release.wait(60)
+            wrote_late.append(key)
+        real_put_json(key, data)
 
-        return handler
-
-    with wrapped("transcribe_chunk", gate):
-        project = submit(api, TALK, receiver.url)
+    storage.put_json = gated_put_json  # type: ignore[assignment]
+    try:
+        project = submit(api, talk_40s, receiver.url)
         pid = project["id"]
         arn = execution_of(pid)
-        assert entered.wait(120)
+        assert reached.wait(180)
         prefix = storage.project_prefix("pipeco#test", pid)
         assert storage.list_keys(prefix)  # the source and audio are stored by now
         status, _ = api.call("DELETE", f"/v1/projects/{pid}")
         assert status == 204
+        assert storage.list_keys(prefix) == []
         release.set()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and (active["n"] or wait_execution(arn, 120)["status"] == "RUNNING"):
+        wait_execution(arn, 120)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and storage.list_keys(prefix):
             time.sleep(0.2)
-        time.sleep(1.0)  # let a step that raced the stop finish its clean-up
-    assert active["n"] == 0
-    assert storage.list_keys(prefix) == []
+        time.sleep(2.0)  # any other chunk still running finishes and cleans up too
+    finally:
+        storage.put_json = real_put_json  # type: ignore[assignment]
+        release.set()
+    assert wrote_late  # a part really was written after the DELETE ...
+    assert storage.list_keys(prefix) == []  # ... and taken back
     assert api.call("GET", f"/v1/projects/{pid}")[0] == 404
     assert list(Clip.by_project.query(pid)) == []
     assert list(WebhookDelivery.by_project.query(pid)) == []
