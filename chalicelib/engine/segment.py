@@ -8,11 +8,13 @@ import re
 from .types import Candidate, Sentence, Transcript, Word
 
 PAUSE_BOUNDARY = 1.2  # a silence this long ends a sentence even without punctuation
+CAPITAL_PAUSE = 0.5  # a shorter pause also ends a sentence when the next word is capitalised
 MAX_SENTENCE_SECONDS = 20.0  # longer "sentences" (unpunctuated speech) are split at their longest pause
 CUT_PAD = 0.3  # seconds of air kept before the first and after the last word, inside the pause
 MIN_PAD = 0.1  # pads shrink to this (or the half pause, if shorter) to fit max_duration
 
 _END = re.compile("[.!?\u2026\u3002\uff01\uff1f]+[\"'\u201d\u2019)\\]]*$")  # incl. ellipsis, CJK stops
+_ALWAYS_CAPITAL = frozenset({"I", "I'm", "I've", "I'll", "I'd"})
 _ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "e.g.", "i.e.", "u.s.", "no."})
 
 
@@ -35,7 +37,8 @@ def _split_long(words: list[Word], first: int, last: int) -> list[tuple[int, int
         bonus = 0.3 if words[i].text.rstrip().endswith((",", ";", ":", "—", "-")) else 0.0
         return words[i + 1].start - words[i].end + bonus
 
-    cut = max(range(first, last), key=gap_score)
+    middle = (first + last) / 2
+    cut = max(range(first, last), key=lambda i: (round(gap_score(i), 2), -abs(i - middle)))  # ties: the middle
     return _split_long(words, first, cut) + _split_long(words, cut + 1, last)
 
 
@@ -47,7 +50,13 @@ def split_sentences(transcript: Transcript) -> list[Sentence]:
     for i, word in enumerate(words):
         last_word = i == len(words) - 1
         pause = (words[i + 1].start - word.end) if not last_word else 0.0
-        if last_word or _ends_sentence(word) or pause >= PAUSE_BOUNDARY:
+        capital_next = not last_word and words[i + 1].text.strip()[:1].isupper()
+        if (
+            last_word
+            or _ends_sentence(word)
+            or pause >= PAUSE_BOUNDARY
+            or (pause >= CAPITAL_PAUSE and capital_next and words[i + 1].text.strip() not in _ALWAYS_CAPITAL)
+        ):
             spans.extend(_split_long(words, first, i))
             first = i + 1
     return [_make(words, a, b) for a, b in spans]

@@ -22,11 +22,15 @@ _MODEL_NAMES = {
     "large-v1", "large-v2", "large-v3", "large", "distil-large-v2", "distil-medium.en",
     "distil-small.en", "distil-large-v3", "distil-large-v3.5", "large-v3-turbo", "turbo",
 }  # fmt: skip
-VAD_BLOCK_SECONDS = 600.0  # plan_chunks reads and VADs the audio in blocks this long (bounded memory)
 MAX_PIECE = 29.0  # seconds of audio decoded as one piece (whisper's window is 30 s)
 VAD_FRAME = 512  # Silero VAD frame, samples
-VAD_LEAD_IN = 4.0  # seconds of audio before a window that the VAD sees (a multiple of ALIGN_SAMPLES)
-VAD_LEAD_OUT = 1.0  # ... and after it
+VAD_LEAD_IN = 4.0  # seconds before a window whose VAD decisions are replayed (to settle the hysteresis)
+VAD_LEAD_OUT = 1.0  # ... and after it (a region ending near the window's end gets closed)
+VAD_BLOCK_FRAMES = 1000  # VAD probabilities are computed in fixed 32 s blocks of the file...
+VAD_BLOCK_LEAD = 64  # ... each with this many frames (2 s) of fresh context before it
+VAD_THRESHOLD, VAD_NEG_THRESHOLD = 0.5, 0.35
+VAD_MIN_SILENCE = 10  # frames (320 ms) of silence that end a speech region
+VAD_MIN_SPEECH = 3  # frames (96 ms): shorter blips are not speech
 SPEECH_PAD = 0.15  # seconds of context kept around each VAD speech region
 ALIGN_SAMPLES = 2560  # lcm of the VAD frame (512) and the mel hop (160): chunk starts sit on both grids
 
@@ -112,10 +116,12 @@ def _check_language(language: str | None, english_only: bool) -> str | None:
 _SPACE = re.compile(r"\s+")
 
 
-def _clean_words(raw: list[tuple[str, float, float, float]], offset: float, limit: float) -> list[Word]:
+def _clean_words(
+    raw: list[tuple[str, float, float, float]], offset: float, limit: float, floor: float | None = None
+) -> list[Word]:
     """Strip text, shift by offset, and make times monotonic (each word starts at/after the previous end)."""
     words: list[Word] = []
-    prev_end = offset
+    prev_end = offset if floor is None else floor
     for text, start, end, prob in raw:
         text = _SPACE.sub(" ", text).strip()
         if not text:
@@ -123,7 +129,7 @@ def _clean_words(raw: list[tuple[str, float, float, float]], offset: float, limi
         s = max(round(start + offset, 3), prev_end)
         e = min(max(round(end + offset, 3), s), limit)
         s = min(s, e)
-        words.append(Word(text=text, start=s, end=e, probability=round(float(prob), 4)))
+        words.append(Word(text=text, start=float(s), end=float(e), probability=round(float(prob), 4)))
         prev_end = e
     return words
 
@@ -137,7 +143,10 @@ def silent_runs(samples: np.ndarray, sr: int = SAMPLE_RATE) -> list[tuple[float,
     hop, win = sr // 100, sr // 50
     if len(samples) < win:
         return []
-    power = np.convolve(samples.astype(np.float64) ** 2, np.ones(win) / win, mode="same")[::hop]
+    csum = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    centres = np.arange(0, len(samples), hop)
+    lo, hi = np.clip(centres - win // 2, 0, len(samples)), np.clip(centres + win // 2, 0, len(samples))
+    power = (csum[hi] - csum[lo]) / win  # mean power of a 20 ms window around each 10 ms frame
     rms = np.sqrt(np.maximum(power, 0.0))
     floor, speech = np.percentile(rms, 10), np.percentile(rms, 90)
     threshold = max(floor * 2.0, speech * 0.06, 1e-4)
@@ -156,7 +165,7 @@ def snap_to_pauses(words: list[Word], runs: list[tuple[float, float]], offset: f
     and often touch), so that a cut between two words lands in silence. Times stay monotonic."""
     if not words or not runs:
         return words
-    runs = [(a + offset, b + offset) for a, b in runs]
+    runs = [(round(a + offset, 4), round(b + offset, 4)) for a, b in runs]  # absolute, free of float noise
     out = [Word(w.text, w.start, w.end, w.probability) for w in words]
     starts = np.array([r[0] for r in runs])
     for i in range(len(out) + 1):
@@ -184,9 +193,9 @@ def snap_to_pauses(words: list[Word], runs: list[tuple[float, float]], offset: f
         if best is None:
             continue
         if prev is not None:
-            prev.end = round(max(best[0], prev.start + 0.02), 3)
+            prev.end = round(float(max(best[0], prev.start + 0.02)), 3)
         if nxt is not None:
-            nxt.start = round(min(best[1], nxt.end - 0.02), 3)
+            nxt.start = round(float(min(best[1], nxt.end - 0.02)), 3)
             if prev is not None:
                 nxt.start = max(nxt.start, prev.end)
     return out
@@ -197,29 +206,95 @@ def _aligned(t: float) -> float:
     return round(t * SAMPLE_RATE / ALIGN_SAMPLES) * ALIGN_SAMPLES / SAMPLE_RATE
 
 
-def speech_regions(samples: np.ndarray) -> list[tuple[float, float, float, float]]:
-    """Speech regions in `samples` from Silero VAD (faster-whisper's) as (start, end, lo, hi) seconds.
+@functools.lru_cache(maxsize=1)
+def _vad_model() -> Any:
+    from faster_whisper.vad import get_vad_model
+
+    return get_vad_model()
+
+
+def frame_probs(audio: Path, first: int, last: int, total_frames: int) -> np.ndarray:
+    """Silero speech probabilities for absolute VAD frames [first, last) of a 16 kHz WAV.
+
+    The file is processed in fixed blocks of VAD_BLOCK_FRAMES, each with VAD_BLOCK_LEAD frames of fresh
+    context before it, so a frame's probability is the same whichever window asked for it.
+    """
+    first, last = max(0, first), min(last, total_frames)
+    out = np.zeros(max(0, last - first), dtype=np.float32)
+    model = _vad_model()
+    k = first // VAD_BLOCK_FRAMES
+    while k * VAD_BLOCK_FRAMES < last:
+        b0 = k * VAD_BLOCK_FRAMES
+        b1 = min(b0 + VAD_BLOCK_FRAMES, total_frames)
+        c0 = max(0, b0 - VAD_BLOCK_LEAD)
+        samples = read_window(audio, c0 * VAD_FRAME / SAMPLE_RATE, (b1 - c0) * VAD_FRAME / SAMPLE_RATE)
+        samples = np.pad(samples, (0, (b1 - c0) * VAD_FRAME - len(samples)))
+        probs = np.asarray(model(samples), dtype=np.float32).reshape(-1)[b0 - c0 :]
+        lo, hi = max(first, b0), min(last, b1)
+        out[lo - first : hi - first] = probs[lo - b0 : hi - b0]
+        k += 1
+    return out
+
+
+def _hysteresis(probs: np.ndarray) -> list[tuple[int, int]]:
+    """Speech frame ranges: on at VAD_THRESHOLD, off after VAD_MIN_SILENCE frames below VAD_NEG_THRESHOLD."""
+    regions: list[tuple[int, int]] = []
+    triggered = False
+    start = 0
+    temp_end: int | None = None
+    for i, p in enumerate(probs):
+        if p >= VAD_THRESHOLD:
+            if not triggered:
+                triggered, start = True, i
+            temp_end = None
+        elif p < VAD_NEG_THRESHOLD and triggered:
+            if temp_end is None:
+                temp_end = i
+            if i - temp_end >= VAD_MIN_SILENCE:
+                if temp_end - start >= VAD_MIN_SPEECH:
+                    regions.append((start, temp_end))
+                triggered, temp_end = False, None
+    if triggered:
+        regions.append((start, temp_end if temp_end is not None else len(probs)))
+    return regions
+
+
+def _split_long(probs: np.ndarray, a: int, b: int, limit: int) -> list[tuple[int, int]]:
+    """Split a too-long speech range at its quietest moment (lowest smoothed probability) until it fits."""
+    if b - a <= limit:
+        return [(a, b)]
+    lo, hi = a + (b - a) // 4, b - (b - a) // 4
+    smooth = np.convolve(probs[lo:hi], np.ones(5) / 5, mode="same")
+    cut = lo + int(np.argmin(smooth))
+    return _split_long(probs, a, cut, limit) + _split_long(probs, cut, b, limit)
+
+
+def file_regions(audio: Path, start: float = 0.0, end: float | None = None) -> list[tuple[float, float, float, float]]:
+    """Speech regions overlapping [start, end) of the file, in absolute seconds, as (start, end, lo, hi).
 
     start/end are padded by SPEECH_PAD but kept within [lo, hi]: the grid-aligned middle of the silence
-    to the neighbouring region (or the window's edge). A chunk that starts at such a middle therefore
-    sees exactly the same padded regions as a single pass over the whole file.
+    to the neighbouring region (or the file's edge). The VAD looks VAD_LEAD_IN/OUT seconds beyond the
+    window, and frame probabilities do not depend on the window, so a chunk that starts at such a middle
+    sees exactly the regions a single pass over the whole file sees.
     """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    if len(samples) < VAD_FRAME:
-        return []
-    opts = VadOptions(threshold=0.5, min_silence_duration_ms=300, speech_pad_ms=0, max_speech_duration_s=MAX_PIECE - 1)
-    raw = [
-        (ts["start"] / SAMPLE_RATE, ts["end"] / SAMPLE_RATE)
-        for ts in get_speech_timestamps(samples, vad_options=opts, sampling_rate=SAMPLE_RATE)
-    ]
-    end_of_window = len(samples) / SAMPLE_RATE
+    sr, _, nsamples = _wav_params(audio)
+    total = nsamples / sr
+    end = total if end is None else min(end, total)
+    total_frames = -(-nsamples // VAD_FRAME)
+    f0 = max(0, int((start - VAD_LEAD_IN) * SAMPLE_RATE) // VAD_FRAME)
+    f1 = min(total_frames, -(-int((end + VAD_LEAD_OUT) * SAMPLE_RATE) // VAD_FRAME))
+    probs = frame_probs(audio, f0, f1, total_frames)
+    limit = int((MAX_PIECE - 1.0) * SAMPLE_RATE / VAD_FRAME)
+    ranges = [r for a, b in _hysteresis(probs) for r in _split_long(probs, a, b, limit)]
+    raw = [((f0 + a) * VAD_FRAME / SAMPLE_RATE, min((f0 + b) * VAD_FRAME / SAMPLE_RATE, total)) for a, b in ranges]
     mids = [min(max(_aligned((p[1] + q[0]) / 2), p[1]), q[0]) for p, q in itertools.pairwise(raw)]
     out = []
     for i, (a, b) in enumerate(raw):
         lo = mids[i - 1] if i > 0 else 0.0
-        hi = mids[i] if i + 1 < len(raw) else end_of_window
-        out.append((max(a - SPEECH_PAD, lo), min(b + SPEECH_PAD, hi), lo, hi))
+        hi = mids[i] if i + 1 < len(raw) else total
+        if b <= start or a >= end:
+            continue
+        out.append((max(a - SPEECH_PAD, lo, start), min(b + SPEECH_PAD, hi, end), max(lo, start), min(hi, end)))
     return out
 
 
@@ -270,19 +345,18 @@ def transcribe(
     model_id = resolve_model(settings.whisper_model)
     english_only = _is_english_only(model_id)
     lang = _check_language(language, english_only)
-    samples, regions = window_regions(Path(audio), offset, duration)
+    samples = read_window(Path(audio), offset, duration)
     window = len(samples) / SAMPLE_RATE
-    pieces = group_pieces(regions)
+    regions = file_regions(Path(audio), offset, offset + window)
+    pieces = [(a - offset, b - offset, lo - offset, hi - offset) for a, b, lo, hi in group_pieces(regions)]
     if not pieces:
         raise NoSpeech("no speech was found in the audio")
     model = get_model(model_id, settings.whisper_compute_type, _threads(settings.whisper_threads))
-    raw: list[tuple[str, float, float, float]] = []
-    runs: list[tuple[float, float]] = [(0.0, pieces[0][0])]
+    words: list[Word] = []
     detected = lang
-    for i, (a, b, _, _) in enumerate(pieces):
-        piece = samples[round(a * SAMPLE_RATE) : round(b * SAMPLE_RATE)]
-        runs.extend((a + x, a + y) for x, y in silent_runs(piece))
-        runs.append((b, pieces[i + 1][0] if i + 1 < len(pieces) else window))
+    for a, b, lo, hi in pieces:
+        base = round(offset * SAMPLE_RATE)  # index from absolute times: chunked and single runs agree exactly
+        piece = samples[round((a + offset) * SAMPLE_RATE) - base : round((b + offset) * SAMPLE_RATE) - base]
         segments, info = model.transcribe(
             piece,
             language=detected,
@@ -292,55 +366,34 @@ def transcribe(
             condition_on_previous_text=False,
             without_timestamps=False,
         )
-        for seg in segments:
-            for w in seg.words or []:
-                raw.append((w.word, a + float(w.start), a + float(w.end), float(w.probability)))
+        raw = [
+            (w.word, a + float(w.start), a + float(w.end), float(w.probability))
+            for seg in segments
+            for w in seg.words or []
+        ]
         detected = detected or info.language  # detect once, then keep the language for every piece
-    runs = [(x, y) for x, y in _merge_runs(runs) if y - x >= SILENCE_MIN_SECONDS]
-    words = snap_to_pauses(_clean_words(raw, offset, offset + window), runs, offset)
+        # Snap within the piece only (its own quiet stretches and the silences around it), so the result
+        # does not depend on what lies outside the piece, e.g. a chunk boundary.
+        runs = [(lo, a), (b, hi), *((a + x, a + y) for x, y in silent_runs(piece))]
+        runs = [(x, y) for x, y in _merge_runs(runs) if y - x >= SILENCE_MIN_SECONDS - 1e-6]
+        piece_words = snap_to_pauses(_clean_words(raw, offset, offset + b), runs, offset)
+        if words and piece_words and piece_words[0].start < words[-1].end:
+            piece_words = _clean_words(
+                [(w.text, w.start - offset, w.end - offset, w.probability) for w in piece_words],
+                offset,
+                offset + b,
+                floor=words[-1].end,
+            )
+        words.extend(piece_words)
     if not words:
         raise NoSpeech("no speech was found in the audio")
     return Transcript(language=detected or "en", duration=round(offset + window, 3), words=words)
 
 
-def window_regions(
-    audio: Path, offset: float, duration: float | None
-) -> tuple[np.ndarray, list[tuple[float, float, float, float]]]:
-    """The window's samples and its speech regions (window seconds). VAD runs over the window plus
-    VAD_LEAD_IN/OUT seconds of context, so regions near the window's edges come out as in a single pass."""
-    ctx_start = max(0.0, offset - VAD_LEAD_IN)
-    lead = offset - ctx_start
-    ctx_len = None if duration is None else lead + duration + VAD_LEAD_OUT
-    context = read_window(audio, ctx_start, ctx_len)
-    first = round(lead * SAMPLE_RATE)
-    count = len(context) - first if duration is None else min(len(context) - first, round(duration * SAMPLE_RATE))
-    samples = context[first : first + max(0, count)]
-    window = len(samples) / SAMPLE_RATE
-    regions = []
-    for a, b, lo, hi in speech_regions(context):
-        a, b, lo, hi = a - lead, b - lead, lo - lead, hi - lead
-        if b <= 0.0 or a >= window:
-            continue
-        regions.append((max(a, 0.0), min(b, window), max(lo, 0.0), min(hi, window)))
-    return samples, regions
-
-
 def _file_pieces(audio: Path) -> tuple[list[tuple[float, float, float, float]], float]:
-    """The transcription pieces of a whole file, VAD run block by block (bounded memory); and its duration."""
+    """The transcription pieces of the whole file (absolute seconds) and its duration."""
     sr, _, frames = _wav_params(audio)
-    total = frames / sr
-    regions: list[tuple[float, float, float, float]] = []
-    pos = 0.0
-    while pos < total:
-        _, block = window_regions(audio, pos, VAD_BLOCK_SECONDS)
-        for a, b, lo, hi in block:
-            a, b, lo, hi = pos + a, pos + b, pos + lo, pos + hi
-            if regions and abs(regions[-1][1] - pos) < 1e-6 and abs(a - pos) < 1e-6:
-                regions[-1] = (regions[-1][0], b, regions[-1][2], hi)  # one region cut by the block edge
-            else:
-                regions.append((a, b, lo, hi))
-        pos += VAD_BLOCK_SECONDS
-    return group_pieces(regions), total
+    return group_pieces(file_regions(audio)), frames / sr
 
 
 def plan_chunks(audio: Path, chunk_seconds: float) -> list[tuple[float, float]]:
