@@ -46,8 +46,7 @@ INTRO = [
     (
         "filler",
         "housekeeping",
-        "Before we start, some housekeeping. Please like and subscribe, and hit the bell so you never miss "
-        "an episode.",
+        "Before we start, some housekeeping. Please like and subscribe, and hit the bell so you never miss an episode.",
     ),
     (
         "filler",
@@ -135,9 +134,7 @@ def require_espeak() -> str:
     return exe
 
 
-def synth(
-    exe: str, text: str, path: Path, *, voice: str = VOICE, wpm: int = WPM, pitch: int = 50
-) -> np.ndarray:
+def synth(exe: str, text: str, path: Path, *, voice: str = VOICE, wpm: int = WPM, pitch: int = 50) -> np.ndarray:
     """Speak `text` to a WAV and return its samples (int16), trimmed of leading/trailing silence."""
     subprocess.run(
         [exe, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), text],
@@ -169,9 +166,7 @@ def build_audio(exe: str, paragraphs: list[tuple[str, str, str]], tmp: Path, wav
         end = pos / SAMPLE_RATE
         pieces.extend([gap])
         pos += len(gap)
-        out.append(
-            {"kind": kind, "topic": topic, "text": text, "start": round(start, 4), "end": round(end, 4)}
-        )
+        out.append({"kind": kind, "topic": topic, "text": text, "start": round(start, 4), "end": round(end, 4)})
     audio = np.concatenate(pieces)
     with wave.open(str(wav_out), "wb") as w:
         w.setnchannels(1)
@@ -280,9 +275,7 @@ def make_talk(
         with wave.open(str(wav), "rb") as w:
             duration = w.getnframes() / w.getframerate()
         rgb = skimage.data.astronaut()
-        photo = cv2.resize(
-            cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), (PHOTO_SIZE, PHOTO_SIZE), interpolation=cv2.INTER_AREA
-        )
+        photo = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), (PHOTO_SIZE, PHOTO_SIZE), interpolation=cv2.INTER_AREA)
         png = tmp / "astronaut.png"
         cv2.imwrite(str(png), photo)
         face = detect_face(photo)
@@ -333,16 +326,24 @@ def talk_paragraphs() -> list[tuple[str, str, str]]:
     return paras
 
 
+def _estimate_seconds(text: str) -> float:
+    """Spoken length of a paragraph at WPM (espeak-ng speaks ~2.74 words/s at -s 155), plus its gap."""
+    return len(text.split()) / 2.74 + GAP_SECONDS
+
+
 def long_paragraphs(minutes: float) -> list[tuple[str, str, str]]:
     """About `minutes` of talk: the intro, then content paragraphs in rotating order, then the outro."""
     pool = CONTENT + EXTRA_CONTENT
     paras: list[tuple[str, str, str]] = list(INTRO)
-    seconds = 30.0
+    seconds = sum(_estimate_seconds(p[2]) for p in (*INTRO, OUTRO))
     i = 0
-    while seconds < minutes * 60 - 30:
-        paras.append(pool[(i * 3) % len(pool)])
-        paras.append(TRANSITION)
-        seconds += 30.0
+    while True:
+        block = [pool[(i * 3) % len(pool)], TRANSITION]
+        block_seconds = sum(_estimate_seconds(p[2]) for p in block)
+        if seconds + block_seconds / 2 > minutes * 60:
+            break
+        paras.extend(block)
+        seconds += block_seconds
         i += 1
     paras.append(OUTRO)
     return paras
