@@ -163,3 +163,33 @@ def test_console_script_prints_one_line_and_exits_nonzero(tmp_path: Path) -> Non
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "nope.mp4" in proc.stderr
+
+
+def test_prompt_finds_the_asked_for_part(talk_path: Path, talk_script: dict, tmp_path: Path) -> None:
+    out = tmp_path / "prompt"
+    code = main(
+        ["clip", str(talk_path), "--prompt", "the part about pricing", "--max-clips", "1",
+         "--platforms", "square", "--caption-style", "bold", "--out", str(out), "--quiet"]
+    )
+    assert code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    pricing = next(p for p in talk_script["paragraphs"] if p["topic"] == "pricing")
+    assert len(manifest["clips"]) == 1
+    clip = manifest["clips"][0]
+    assert clip["prompt"] == "the part about pricing" and 0 < clip["relevance"] <= 1
+    overlap = min(clip["end"], pricing["end"]) - max(clip["start"], pricing["start"])
+    assert overlap >= 0.8 * (clip["end"] - clip["start"]), "the clip lies in the pricing paragraph"
+    with av.open(clip["platforms"]["square"]["download_url"]) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (1080, 1080)
+
+
+def test_prompt_with_no_match_completes_with_a_reason(
+    talk_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "nomatch"
+    code = main(["clip", str(talk_path), "--prompt", "quantum chromodynamics of giraffes on mars",
+                 "--out", str(out), "--quiet", "--json"])
+    assert code == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest["clips"] == [] and manifest["reason"]
