@@ -82,6 +82,9 @@ GLOBAL_ENV: dict[str, Any] = {
     "KLIPSTAR_WEBHOOK_QUEUE_URL": ref("WebhookQueue"),
     "KLIPSTAR_WEBHOOK_DLQ_URL": ref("WebhookDeadLetterQueue"),
     "KLIPSTAR_PUBLISH_QUEUE_URL": ref("PublishQueue"),
+    "KLIPSTAR_PUBLISH_QUEUE_ARN": getatt("PublishQueue", "Arn"),
+    "KLIPSTAR_SCHEDULER_ROLE_ARN": getatt("PublishSchedulerRole", "Arn"),
+    "KLIPSTAR_KMS_KEY_ID": ref("TokensKey"),
     "POWERTOOLS_METRICS_NAMESPACE": "Klipstar",
 }
 
@@ -173,6 +176,13 @@ STOPPED = {"Effect": "Allow", "Action": ["states:DescribeExecution"],
            "Resource": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:*")}
 SLOT = ddb(["dynamodb:UpdateItem"], "rate-counters")
 
+TOKENS_KMS = {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": getatt("TokensKey", "Arn")}
+SCHEDULE = [
+    {"Effect": "Allow", "Action": ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"],
+     "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/default/*")},
+    {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": getatt("PublishSchedulerRole", "Arn")},
+]
+
 POLICIES: dict[str, list[dict[str, Any]]] = {
     # Chalice functions (zip)
     "finalize": [STOPPED, PROJECT_RW, SLOT, ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket")],
@@ -192,6 +202,16 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
                                         "sqs:GetQueueAttributes"], "Resource": getatt("WebhookQueue", "Arn")},
         sqs_send("WebhookDeadLetterQueue"),
     ],
+    "publish_worker": [
+        ddb([*READ, *WRITE], "publications", "social-accounts"),
+        ddb(READ, "clips", "projects"),
+        *s3("GetObject"),
+        TOKENS_KMS, *SCHEDULE,
+        {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                                        "sqs:GetQueueAttributes"], "Resource": getatt("PublishQueue", "Arn")},
+        sqs_send("PublishQueue"),
+        *EVENTS_OUT,
+    ],
     "api_handler": [
         ddb(READ + WRITE, "accounts", "api-keys", "projects", "clips", "prompt-jobs", "publications",
             "social-accounts", "rate-counters", "webhook-deliveries", "uploads", "idempotency"),
@@ -201,6 +221,7 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
          "Resource": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
                          "${PipelineStateMachine.Name}:*")},
         sqs_send("WebhookQueue", "PublishQueue"),
+        TOKENS_KMS, *SCHEDULE,
     ],
     # container-image functions
     "ingest": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
@@ -256,6 +277,29 @@ def build() -> dict[str, Any]:
             },
         }
 
+    resources["TokensKey"] = {
+        "Type": "AWS::KMS::Key",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "Description": "Klipstar: envelope encryption of connected social accounts' tokens",
+            "EnableKeyRotation": True,
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "AccountAdmin", "Effect": "Allow",
+                 "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+                 "Action": "kms:*", "Resource": "*"}]},
+        },
+    }
+    resources["PublishSchedulerRole"] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "SendToPublishQueue", "PolicyDocument": {"Version": "2012-10-17",
+                          "Statement": [sqs_send("PublishQueue")]}}],
+        },
+    }
+
     # Chalice's zip functions: precise policies on their roles, the dispatcher on its queue.
     for fn, statements in POLICIES.items():
         if fn in {f.name for f in FUNCTIONS if f.package == "image"}:
@@ -269,6 +313,9 @@ def build() -> dict[str, Any]:
         # Chalice writes the queue as Fn::Sub of a name; the merge replaces that string in place
         "Properties": {"Queue": sub("${WebhookQueue.Arn}"), "BatchSize": 10,
                        "MaximumBatchingWindowInSeconds": 0, "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}}}
+    resources["PublishWorker"] = {"Properties": {"Events": {"PublishWorkerSqsEventSource": {
+        "Type": "SQS",
+        "Properties": {"Queue": sub("${PublishQueue.Arn}"), "BatchSize": 1, "MaximumBatchingWindowInSeconds": 0}}}}}
     resources["APIHandler"] = {"Properties": {"Environment": {"Variables": {
         "KLIPSTAR_STATE_MACHINE_ARN": ref("PipelineStateMachine"),
         "KLIPSTAR_KEY_PEPPER": ref("KeyPepper"),

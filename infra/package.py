@@ -1,0 +1,72 @@
+"""Build the deployable SAM template: `chalice package --merge-template infra/template.yaml`.
+
+Chalice vendors requirements.txt into every zip function, and the repository's requirements.txt
+holds the whole media/AI stack (for the container image and for local runs). So this script stages
+the app in a temporary directory with infra/requirements-lambda.txt as its requirements.txt, runs
+Chalice there and copies the result to --out. `--offline` stages an empty requirements file (no
+download; used by the tests, which validate the template, not the vendored packages).
+
+    python infra/package.py --stage prod --out out/
+    sam deploy --template-file out/sam.yaml ...   (see infra/README.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stage_app(dest: Path, offline: bool) -> None:
+    """Copy what Chalice packages (app.py, chalicelib, .chalice config and policies) plus infra/."""
+    shutil.copy2(ROOT / "app.py", dest / "app.py")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "deployments", "venv")
+    shutil.copytree(ROOT / "chalicelib", dest / "chalicelib", ignore=ignore)
+    shutil.copytree(ROOT / ".chalice", dest / ".chalice", ignore=ignore)
+    shutil.copytree(ROOT / "infra", dest / "infra", ignore=ignore)
+    requirements = "" if offline else (ROOT / "infra" / "requirements-lambda.txt").read_text()
+    (dest / "requirements.txt").write_text(requirements)
+
+
+def package(stage: str, out: Path, offline: bool = False) -> Path:
+    """Run chalice package in a staging dir; returns the path of the SAM template in `out`."""
+    out = out.resolve()
+    with tempfile.TemporaryDirectory(prefix="klipstar-package-") as tmp:
+        work = Path(tmp)
+        stage_app(work, offline)
+        env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+        chalice = shutil.which("chalice", path=str(Path(sys.executable).parent)) or shutil.which("chalice")
+        if not chalice:
+            raise SystemExit("chalice is not installed: pip install -r requirements.txt")
+        cmd = [chalice, "package", "--stage", stage,
+               "--merge-template", "infra/template.yaml", "out"]
+        subprocess.run(cmd, cwd=work, env=env, check=True)
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.copytree(work / "out", out)
+    # DefinitionUri is relative to the template: keep the ASL next to it, where ../infra/ points
+    asl_dir = out.parent / "infra"
+    if not (asl_dir / "pipeline.asl.json").exists():
+        asl_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / "infra" / "pipeline.asl.json", asl_dir / "pipeline.asl.json")
+    return out / "sam.yaml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Package Klipstar for deployment (SAM template).")
+    parser.add_argument("--stage", default="dev", choices=["dev", "prod"])
+    parser.add_argument("--out", type=Path, default=ROOT / "out")
+    parser.add_argument("--offline", action="store_true", help="vendor no packages (template checks only)")
+    args = parser.parse_args(argv)
+    print(package(args.stage, args.out, args.offline))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
