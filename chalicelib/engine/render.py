@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import av
+
 from ..settings import Settings
 from .errors import RenderFailed
 from .ffmpeg import run_ffmpeg
@@ -59,11 +61,16 @@ def _runs(segments: list[CropSegment]) -> list[list[CropSegment]]:
     return runs
 
 
-def video_filter(plan: CropPlan, ass: Path | None) -> str:
-    """The filter graph from input 0's video to the [v] output label."""
+def video_filter(plan: CropPlan, ass: Path | None, *, fps_first: bool = True) -> str:
+    """The filter graph from input 0's video to the [v] output label.
+
+    fps_first converts to 30 fps before framing (saves work on 50/60 fps sources); otherwise after it,
+    so a 25 fps source is cropped and scaled 25 times a second, not 30.
+    """
     ow, oh = _even(plan.out_width), _even(plan.out_height)
+    early, late = (f",fps={OUT_FPS}", "") if fps_first else ("", f"fps={OUT_FPS},")
     # square pixels first (anamorphic sources; a no-op pass-through otherwise), as the plan assumes
-    graph = f"[0:v]setpts=PTS-STARTPTS,scale=trunc(iw*sar/2)*2:ih,setsar=1,fps={OUT_FPS}[src];"
+    graph = f"[0:v]setpts=PTS-STARTPTS,scale=trunc(iw*sar/2)*2:ih,setsar=1{early}[src];"
     if plan.layout == "fit":
         graph += _fit_chain("src", ow, oh, "framed")
     else:
@@ -85,10 +92,20 @@ def video_filter(plan: CropPlan, ass: Path | None) -> str:
                     graph += _crop_chain(f"t{i}", plan, run, ow, oh, f"r{i}") + ";"
                 graph += f"[r{i}]setpts=PTS-STARTPTS,setsar=1[c{i}];"
             graph += "".join(f"[c{i}]" for i in range(len(runs))) + f"concat=n={len(runs)}:v=1:a=0[framed]"
-    graph += ";[framed]"
+    graph += f";[framed]{late}"
     if ass is not None:
         graph += f"subtitles=filename={escape_filter_value(str(ass))}:fontsdir={escape_filter_value(str(fonts_dir()))},"
     return graph + "setsar=1,format=yuv420p[v]"
+
+
+def _source_fps(source: Path) -> float:
+    """The source's average frame rate (0.0 when unknown)."""
+    try:
+        with av.open(str(source)) as c:
+            rate = c.streams.video[0].average_rate if c.streams.video else None
+            return float(rate) if rate else 0.0
+    except (av.error.FFmpegError, OSError):
+        return 0.0  # ffmpeg will report the real problem
 
 
 def _tmp_name(out: Path, suffix: str) -> Path:
@@ -119,7 +136,7 @@ def render_clip(
         "-ss", f"{start:.3f}",
         "-t", f"{duration:.3f}",
         "-i", str(source),
-        "-filter_complex", video_filter(plan, ass),
+        "-filter_complex", video_filter(plan, ass, fps_first=not 0 < _source_fps(source) <= OUT_FPS + 0.5),
         "-map", "[v]",
         "-map", "0:a:0?",
         "-c:v", "libx264",

@@ -244,3 +244,20 @@ def test_mixed_crop_and_fit_shots(render_dir: Path, noface_source: Path, setting
     top = (h - fg_h) // 2
     band, middle = fit[10 : top - 10], fit[top + 10 : top + fg_h - 10]
     assert cv2.Laplacian(band, cv2.CV_32F).var() * 20 < cv2.Laplacian(middle, cv2.CV_32F).var()
+
+
+def test_high_frame_rate_source(render_dir: Path, settings: Any) -> None:
+    """A 60 fps source comes out at 30 fps with the right frame count (fps conversion before framing)."""
+    from chalicelib.engine.ffmpeg import run_ffmpeg
+
+    src = render_dir / "hfr.mp4"
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=60:d=3", "-c:v", "libx264", "-preset", "ultrafast",
+                "-pix_fmt", "yuv420p", str(src)])  # fmt: skip
+    plan = plan_crop(src, 0.5, 2.5, 360, 640, settings=settings)
+    out = render_dir / "hfr_out.mp4"
+    render_clip(src, 0.5, 2.5, plan, None, out, settings=settings)
+    with av.open(str(out)) as c:
+        v = c.streams.video[0]
+        assert float(v.average_rate) == pytest.approx(30.0, abs=0.01)
+        assert v.frames == pytest.approx(60, abs=1)
+        assert not c.streams.audio  # a silent source stays silent
