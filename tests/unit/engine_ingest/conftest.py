@@ -58,9 +58,16 @@ def _handler(server: LoopServer) -> type[http.server.BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """Clients that hang up early (size caps, refusals) are expected: no tracebacks on stderr."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return None
+
+
 def start_server(routes: dict[str, Route], host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> tuple:
     state = LoopServer(host=host, port=0, routes=routes, scheme="https" if tls else "http")
-    httpd = http.server.ThreadingHTTPServer((host, 0), _handler(state))
+    httpd = _QuietServer((host, 0), _handler(state))
     httpd.daemon_threads = True
     if tls is not None:
         tls.sni_callback = lambda sock, name, ctx: state.sni.append(name)  # type: ignore[assignment]
