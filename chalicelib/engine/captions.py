@@ -150,6 +150,11 @@ def write_ass(words: list[Word], style: str, width: int, height: int, safe_area:
             text = f"{{\\fscx80\\fscy80\\t(0,{POP_MS},\\fscx100\\fscy100)}}{body}"
         else:
             text = " ".join(escape_text(w.text.strip()) for w in group)
+        # a word too long for the safe width even on a line of its own: shrink this event's font
+        longest = max(len(w.text.strip()) for w in group)
+        em = 0.66 if st.upper else 0.58  # rough advance per character, in font sizes
+        if longest * size * em > usable:
+            text = f"{{\\fs{max(8, int(usable / (longest * em)))}}}{text}"
         events.append(f"Dialogue: 0,{_ts(start)},{_ts(end)},Default,,0,0,0,,{text}")
 
     path = Path(path)

@@ -168,3 +168,13 @@ def test_escaping(tmp_path: Path) -> None:
     assert "{" not in text and "}" not in text and "\\" not in text
     assert escape_text("a\nb") == "a b"
     assert "evil" in text and "slash" in text
+
+
+def test_overlong_word_shrinks(tmp_path: Path, safe_area: SafeArea) -> None:
+    words = [Word("Pneumonoultramicroscopicsilicovolcanoconiosis", 0.0, 1.0), Word("ok", 1.0, 1.2)]
+    path = write_ass(words, "bold", OUT_W, OUT_H, safe_area, tmp_path / "long.ass")
+    assert path is not None
+    data = parse_ass(path)
+    fs = re.search(r"\\fs(\d+)", data["events"][0]["Text"])
+    assert fs and int(fs.group(1)) < int(data["style"]["Fontsize"])
+    assert int(fs.group(1)) * 0.66 * 45 <= OUT_W - int(data["style"]["MarginL"]) - int(data["style"]["MarginR"])
