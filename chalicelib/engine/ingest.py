@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import shutil
 import tempfile
@@ -16,6 +17,8 @@ import requests
 from ..settings import Settings
 from .errors import EngineError, NotMedia, SourceTooLarge, UrlRefused, UrlUnreachable
 from .urlguard import check_url, guarded_session
+
+log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1024 * 1024
 SNIFF_BYTES = 4096
@@ -161,6 +164,20 @@ def download_url(url: str, dest_dir: Path, *, settings: Settings) -> Path:
             tmp.unlink(missing_ok=True)
 
 
+class _YtdlpLog:
+    """Routes yt-dlp's console output to logging (its errors also come back as DownloadError)."""
+
+    def debug(self, msg: str) -> None:
+        log.debug("yt-dlp: %s", msg)
+
+    info = debug
+
+    def warning(self, msg: str) -> None:
+        log.info("yt-dlp: %s", msg)
+
+    error = warning
+
+
 def _ytdlp_options(dest: Path, settings: Settings) -> dict[str, Any]:
     import imageio_ffmpeg
 
@@ -179,6 +196,7 @@ def _ytdlp_options(dest: Path, settings: Settings) -> dict[str, Any]:
         "restrictfilenames": True,
         "overwrites": True,
         "cachedir": False,
+        "logger": _YtdlpLog(),
     }
 
 
