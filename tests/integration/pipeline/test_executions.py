@@ -217,3 +217,32 @@ def test_delete_mid_run_leaves_nothing_behind(api: Api, receiver: Any, talk_40s:
     assert list(Clip.by_project.query(pid)) == []
     assert list(WebhookDelivery.by_project.query(pid)) == []
     assert quotas.in_flight("pipeco") == 0
+
+
+def test_prompt_job_runs_the_prompt_branch(api: Api, receiver: Any) -> None:
+    """On the project the first test completed: search -> render Map -> prompt_finalize -> prompt.completed."""
+    from chalicelib.data.models import PromptJob
+
+    done = [p for p in Project.scan(Project.status == "completed") if p.tenant == "pipeco#test"]
+    assert done, "runs after test_talk_end_to_end_with_a_transient_failure_retried"
+    pid = done[0].project_id
+    before = {c.clip_id for c in Clip.by_project.query(pid)}
+    status, job = api.call("POST", f"/v1/projects/{pid}/prompt",
+                           {"prompt": "why sleep matters for memory", "max_clips": 1})
+    assert status == 202, job
+    arn = PromptJob.get(job["id"]).execution_arn
+    desc = wait_execution(arn, 300)
+    assert desc["status"] == "SUCCEEDED", desc
+    row = PromptJob.get(job["id"])
+    assert row.status == "completed"
+    new = [c for c in Clip.by_project.query(pid) if c.clip_id not in before]
+    assert [c.clip_id for c in new] == list(row.clip_ids)
+    assert len(new) == 1  # the talk has a paragraph about sleep and memory
+    clip = new[0]
+    assert clip.prompt_job_id == job["id"] and clip.rank >= len(before)
+    assert "sleep" in clip.transcript["text"].lower()
+    assert storage.exists(clip.renditions["youtube_shorts"]["key"])
+    received = [b for h, raw, b in events_for(receiver, pid) if b["event"] == "prompt.completed"]
+    assert len(received) == 1 and received[0]["prompt_job_id"] == job["id"]
+    assert [c["id"] for c in received[0]["clips"]] == list(row.clip_ids)
+    assert Project.get(pid).status == "completed"  # a prompt job never touches the project's own state
