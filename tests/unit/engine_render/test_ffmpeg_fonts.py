@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +36,16 @@ def test_run_ffmpeg_reports_stderr_tail(tmp_path: Path) -> None:
         run_ffmpeg(["-re", "-f", "lavfi", "-i", "color=d=30", "-f", "null", "-"], timeout=0.5)
 
 
-def test_fonts_dir_only_roboto() -> None:
+def test_fonts_dir_only_roboto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a private temp dir: others' renders use the real one
     d = fonts_dir()
+    assert d.parent == tmp_path
     names = sorted(p.name for p in d.iterdir())
     assert names and all(n.startswith("Roboto-") and n.endswith(".ttf") for n in names)
     assert {"Roboto-Regular.ttf", "Roboto-Bold.ttf", "Roboto-Black.ttf"} <= set(names)
-    fonts_dir.cache_clear()
     assert fonts_dir() == d
+    shutil.rmtree(d)  # a temp-dir cleaner ran: the folder is made again
+    assert fonts_dir() == d and sorted(p.name for p in d.iterdir()) == names
 
 
 def _render_text(ass: Path, font: str, tmp: Path) -> np.ndarray:
