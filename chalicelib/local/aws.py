@@ -8,18 +8,22 @@
 * the state machine: created through the Step Functions API from infra/pipeline.asl.json with its
   DefinitionSubstitutions filled in (moto's executor cannot see machines made through CloudFormation).
 
-Works inside `mock_aws(...)` (tests) and against a moto server (pass `endpoint_url`).
+Works inside `mock_aws(config=MOTO_CONFIG)` (tests) and against a moto server (pass `endpoint_url`;
+the server needs the same config: `moto.core.config.default_user_config.update(MOTO_CONFIG)` before
+ThreadedMotoServer starts, and MOTO_PORT set to its port, which `provision` does).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import yaml
@@ -191,6 +195,11 @@ def provision(
 ) -> LocalResources:
     """Create everything (idempotent) and install the in-process Lambda seam."""
     settings = settings or get_settings()
+    if endpoint_url:
+        # moto's Step Functions executor calls Lambda at localhost:$MOTO_PORT when it runs as a server
+        port = urlsplit(endpoint_url).port
+        if port:
+            os.environ["MOTO_PORT"] = str(port)
     lambda_seam.install()
     models.bind_models()
     models.create_tables()
