@@ -91,7 +91,10 @@ def validation_error(exc: ValidationError, prefix: str | None = None) -> ApiErro
 
 def _parse_body(raw: bytes, model: type[BaseModel]) -> tuple[Any, BaseModel]:
     """(parsed JSON, validated model) from the raw request body."""
-    text = raw.decode("utf-8", errors="strict") if raw else ""
+    try:
+        text = raw.decode("utf-8") if raw else ""
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_json", "The request body is not UTF-8 JSON.") from None
     if not text.strip():
         text = "{}"
     try:

@@ -61,7 +61,7 @@ class ProjectCreate(Request):
 class UploadCreate(Request):
     """POST /v1/uploads."""
 
-    filename: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")]
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f\x7f-\x9f]+$")]
     content_type: Annotated[str, StringConstraints(pattern=r"^(video|audio)/[A-Za-z0-9.+-]{1,100}$")]
     size: int = Field(ge=1, description="Exact size of the file in bytes.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import timedelta
 
 from botocore.exceptions import ClientError
@@ -21,6 +22,15 @@ bp = Blueprint(__name__)
 TAG = "uploads"
 MAX_PARTS = 10_000
 UNCONSUMED_TTL = timedelta(days=2)
+
+
+def safe_object_name(filename: str) -> str:
+    """The filename as used in the object key: [A-Za-z0-9._-] only, at most 100 characters."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("._") or "upload"
+    if len(name) > 100:
+        stem, dot, ext = name.rpartition(".")
+        name = stem[:90] + "." + ext if dot and len(ext) <= 9 else name[:100]
+    return name
 
 
 def _head_size(key: str) -> int | None:
@@ -59,7 +69,7 @@ def create_upload(call: Call) -> Reply:
         raise ApiError(413, "file_too_large", f"Files up to {settings.upload_max_bytes} bytes are accepted.",
                        param="size")
     upload_id = new_id("upl_")
-    key = storage.upload_key(call.principal.tenant, upload_id, body.filename)
+    key = storage.upload_key(call.principal.tenant, upload_id, safe_object_name(body.filename))
     expiry = settings.presign_expiry_seconds
     expires_at = utcnow() + timedelta(seconds=expiry)
     client = storage.s3_client()

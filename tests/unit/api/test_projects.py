@@ -233,3 +233,17 @@ def test_delete_completed_project_leaves_no_row_and_no_object(env):
     _error(env.call("POST", f"/v1/projects/{pid}/prompt", key, {"prompt": "x"}), 404, "resource_missing")
     assert env.call("GET", "/v1/projects", key).json["data"] == []
     assert quotas.in_flight("acme") == 0
+
+
+def test_request_id_is_in_the_header_and_the_json_log(env, caplog):
+    from chalicelib.api.middleware import logger
+
+    key = env.key("acme")
+    caplog.set_level("INFO", logger="klipstar-api")
+    r = env.call("GET", "/v1/projects/proj_nope", key)
+    request_id = r.header("X-Request-Id")
+    record = next(rec for rec in caplog.records if getattr(rec, "request_id", None) == request_id)
+    assert record.getMessage() == "request" and record.status == 404 and record.account_id == "acme"
+    entry = json.loads(logger.registered_formatter.format(record))  # the JSON line powertools writes
+    assert entry["request_id"] == request_id and entry["service"] == "klipstar-api" and entry["status"] == 404
+    assert key not in json.dumps(entry)

@@ -33,7 +33,7 @@ def test_single_put_upload_feeds_a_project(env):
     assert q["X-Amz-Expires"] == "3600"
     assert "content-type" in q["X-Amz-SignedHeaders"].split(";")
     row = Upload.get(up["id"])
-    assert row.key == storage.upload_key("acme#live", up["id"], "my talk.mp4")
+    assert row.key == storage.upload_key("acme#live", up["id"], "my_talk.mp4") and row.filename == "my talk.mp4"
     assert unquote(urlsplit(url).path).endswith("/" + row.key)
     signed = {"content-type": "video/mp4", "content-length": str(len(data))}
     headers = {k: v for k, v in signed.items() if k in q["X-Amz-SignedHeaders"].split(";")}
