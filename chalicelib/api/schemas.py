@@ -180,7 +180,9 @@ class ProjectOut(Out):
     metadata: dict[str, str]
     source_seconds: float | None
     error: ProjectError | None
-    clips: list[ClipOut] | None = Field(description="The clips once the project completed, else null.")
+    clips: list[ClipOut] | None = Field(
+        description="GET /v1/projects/{id}: the clips once the project completed, else null (always null in lists)."
+    )
 
 
 class ProjectList(Out):

@@ -5,8 +5,10 @@ Counters (table RateCounter), all per account across its keys and both modes:
   <account>#hour#<epoch hour>    requests in that hour window   (TTL: two windows later)
   <account>#concurrent           projects in flight (no TTL; released exactly once per project)
 
-What counts as a request: every authenticated API call, whatever its outcome (a replayed
-Idempotency-Key response is not charged again). GET /v1/openapi.json needs no key and is not counted.
+What counts as a request: every authenticated API call that reaches its route, whatever its outcome
+(404, 400, 409… included). Not counted: a replayed Idempotency-Key response (charged once, when it
+first ran), requests refused before authentication or routing (401, 403 revoked key, unknown path,
+405, 415), bodies over the size limit (413), and GET /v1/openapi.json, which needs no key.
 """
 
 from __future__ import annotations

@@ -170,3 +170,16 @@ def create_prompt_job(call: Call) -> Reply:
     job.update(actions=[PromptJob.execution_arn.set(arn)])
     return Reply(202, prompt_job_out(job))
 
+
+
+@api_route(bp, "/v1/prompt-jobs/{job_id}", "GET", summary="Get a prompt job (status, clip ids, reason)",
+           tag=TAG, response=PromptJobOut, errors=(404,))
+def get_prompt_job(call: Call) -> Reply:
+    """Poll a prompt job; its clips are readable through GET /v1/clips/{id} and under the project."""
+    try:
+        job = PromptJob.get(call.params["job_id"], consistent_read=True)
+    except PromptJob.DoesNotExist:
+        job = None
+    if job is None or job.tenant != call.principal.tenant:
+        raise ApiError(404, "resource_missing", f"No such prompt job: {call.params['job_id'][:100]!r}.")
+    return Reply(200, prompt_job_out(job))

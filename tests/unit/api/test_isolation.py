@@ -19,6 +19,7 @@ def test_account_b_cannot_touch_account_a(env):
     requests.put(up["upload_url"], data=b"abc", headers={"Content-Type": "video/mp4"}, timeout=5)
     sa_b = seed_social_account("bravo", "tiktok")
     a_body = env.call("GET", f"/v1/projects/{pid}", a).body
+    job_id = env.call("POST", f"/v1/projects/{pid}/prompt", a, {"prompt": "pricing"}).json["id"]
 
     attempts = [
         ("GET", f"/v1/projects/{pid}", None),
@@ -30,6 +31,7 @@ def test_account_b_cannot_touch_account_a(env):
         ("POST", f"/v1/clips/{clip_id}/publish", {"platform": "tiktok", "account_id": sa_b}),
         ("GET", f"/v1/clips/{clip_id}/publications", None),
         ("POST", f"/v1/uploads/{up['id']}/complete", None),
+        ("GET", f"/v1/prompt-jobs/{job_id}", None),
     ]
     for method, path, body in attempts:
         r = env.call(method, path, b, body)
@@ -51,7 +53,7 @@ def test_account_b_cannot_touch_account_a(env):
     assert Project.get(pid).status == "completed" and Project.get(running).status == "processing"
     assert Clip.count(clip_id) == 1 and list(Publication.scan()) == []
     assert len(storage.list_keys(storage.project_prefix("acme#live", pid))) == 6
-    assert len(env.executions()) == 1
+    assert len(env.executions()) == 2  # A's project and A's prompt job, nothing from B
     # B's own social account cannot publish A's clip from A's side either
     r = env.call("POST", f"/v1/clips/{clip_id}/publish", a, {"platform": "tiktok", "account_id": sa_b})
     assert r.status == 404 and r.json["error"]["param"] == "account_id"

@@ -175,6 +175,13 @@ def test_prompt_job_starts_the_pipeline_with_its_id(env):
     assert env.execution_input(job["id"]) == {"project_id": seeded["project_id"], "tenant": "acme#live",
                                               "prompt_job_id": job["id"]}
     assert PromptJob.get(job["id"]).execution_arn
+    polled = env.call("GET", f"/v1/prompt-jobs/{job['id']}", key)
+    assert polled.status == 200 and polled.json == job
+    PromptJob.get(job["id"]).update(actions=[PromptJob.status.set("completed"), PromptJob.reason.set("no match")])
+    done = env.call("GET", f"/v1/prompt-jobs/{job['id']}", key).json
+    assert done["status"] == "completed" and done["reason"] == "no match" and done["clip_ids"] == []
+    assert env.call("GET", f"/v1/prompt-jobs/{job['id']}", env.key("bravo")).status == 404
+    assert env.call("GET", "/v1/prompt-jobs/pj_nothere", key).status == 404
     _error(env.call("POST", f"/v1/projects/{seeded['project_id']}/prompt", key, {"prompt": "   "}), 400,
            "invalid_field", "prompt")
     _error(env.call("POST", f"/v1/projects/{seeded['project_id']}/prompt", key, {"prompt": "x", "max_clips": 11}),
