@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalice import Chalice, Response
 
 from .errors import ApiError
@@ -27,7 +29,9 @@ def register_api(app: Chalice) -> None:
         app.route(path, methods=CATCH_ALL_METHODS)(view)
 
 
-def _catch_all(depth: int):  # type: ignore[no-untyped-def]
+def _catch_all(depth: int) -> Callable[..., Response]:
+    """A view answering 404 in the error shape for any path of `depth` segments."""
+
     def view(**params: str) -> Response:
         return ApiError(404, "resource_missing", "Unknown path. See GET /v1/openapi.json.").to_response()
 
