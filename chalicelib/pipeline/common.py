@@ -29,7 +29,7 @@ from ..data.models import Project, utcnow
 from ..settings import get_settings
 
 SERVICE = "klipstar-pipeline"
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Klipstar")
+DEFAULT_METRICS_NAMESPACE = "Klipstar"
 
 logger = Logger(service=SERVICE, level=os.environ.get("KLIPSTAR_LOG_LEVEL", "INFO"))
 tracer = Tracer(service=SERVICE)
@@ -146,7 +146,8 @@ def step(name: str) -> Callable[[Callable[[StepContext], State]], Callable[[Stat
     def decorate(fn: Callable[[StepContext], State]) -> Callable[[State, Any], State]:
         @functools.wraps(fn)
         def handler(event: State, context: Any = None) -> State:
-            metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+            namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE)
+            metrics = EphemeralMetrics(namespace=namespace, service=SERVICE)
             metrics.add_dimension(name="step", value=name)
             execution_id = str(event.get("execution_id", ""))
             logger.thread_safe_append_keys(
@@ -166,12 +167,13 @@ def step(name: str) -> Callable[[Callable[[StepContext], State]], Callable[[Stat
                 metrics.add_metric(name=f"Failures_{code}", unit=MetricUnit.Count, value=1)
                 logger.warning("step failed", extra={"error_type": type(exc).__name__, "code": code})
                 raise
+            else:
+                logger.info("step done", extra={"duration_ms": round((time.monotonic() - started) * 1000)})
             finally:
                 elapsed_ms = (time.monotonic() - started) * 1000
                 metrics.add_metric(name="StepDuration", unit=MetricUnit.Milliseconds, value=elapsed_ms)
                 metrics.flush_metrics()
                 logger.thread_safe_clear_keys()
-            logger.info("step done", extra={"duration_ms": round(elapsed_ms)})
             return result
 
         return handler
