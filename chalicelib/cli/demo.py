@@ -98,12 +98,12 @@ def run_demo(out: Path, max_clips: int, timeout: float, api_port: int | None, mo
 
 
 def _wait_with_progress(service: Any, listener: Any, project_id: str, timeout: float) -> Any:
-    """Wait for the webhook, printing the project's stage now and then (a GET every ~10 s)."""
+    """Wait for the webhook, printing the project's stage now and then (a GET every ~20 s)."""
     deadline = time.monotonic() + timeout
     last_stage = None
     while True:
         try:
-            return listener.wait_for({"project.completed", "project.failed"}, project_id, timeout=10)
+            return listener.wait_for({"project.completed", "project.failed"}, project_id, timeout=20)
         except TimeoutError:
             if time.monotonic() > deadline:
                 raise CliError(f"no webhook for {project_id} within {timeout:.0f} s", status=1) from None
