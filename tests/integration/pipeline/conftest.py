@@ -34,8 +34,7 @@ class Api:
 
 @pytest.fixture(scope="package")
 def world() -> Iterator[Any]:
-    with aws_world(KLIPSTAR_TRANSCRIBE_CHUNK_SECONDS="60", KLIPSTAR_KEY_PEPPER="pipeline-test-pepper",
-                   KLIPSTAR_RENDER_CONCURRENCY="1") as res:
+    with aws_world(KLIPSTAR_TRANSCRIBE_CHUNK_SECONDS="60", KLIPSTAR_KEY_PEPPER="pipeline-test-pepper") as res:
         yield res
 
 
