@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -52,7 +53,10 @@ def test_sweeper_fails_projects_whose_execution_ended_or_vanished(world: Any) ->
     make_account("sweepco", "whsec_y")
     running = sfn.start_execution(stateMachineArn=machine, name="sw-running")["executionArn"]
     stopped = sfn.start_execution(stateMachineArn=machine, name="sw-stopped")["executionArn"]
-    sfn.stop_execution(executionArn=stopped)
+    deadline = time.monotonic() + 10
+    while sfn.describe_execution(executionArn=stopped)["status"] != "ABORTED" and time.monotonic() < deadline:
+        sfn.stop_execution(executionArn=stopped)  # moto's executor thread may still be starting up
+        time.sleep(0.2)
     old = utcnow() - timedelta(minutes=30)
     make_project("proj_sw_run", tenant="sweepco#live", execution_arn=running)
     make_project("proj_sw_stop", tenant="sweepco#live", execution_arn=stopped)
