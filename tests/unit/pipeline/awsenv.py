@@ -180,23 +180,13 @@ def history(arn: str) -> list[dict[str, Any]]:
 
 
 def drain_webhooks(max_rounds: int = 5) -> int:
-    """Play the webhook worker: receive queued deliveries and run the dispatcher on them."""
-    import boto3
+    """Play the webhook worker (chalicelib.webhooks.worker) until the queue has nothing visible."""
+    from chalicelib.webhooks.worker import poll_once
 
-    from chalicelib.settings import get_settings
-    from chalicelib.webhooks.dispatcher import handle_records
-
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    queue = get_settings().webhook_queue_url
     handled = 0
     for _ in range(max_rounds):
-        msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not msgs:
+        got = poll_once()
+        if not got:
             break
-        records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]} for m in msgs]
-        failures = {f["itemIdentifier"] for f in handle_records(records)["batchItemFailures"]}
-        for m in msgs:
-            if m["MessageId"] not in failures:
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
-        handled += len(msgs)
+        handled += got
     return handled

@@ -178,3 +178,24 @@ def _slow_server(delay: float) -> tuple[str, Any]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}/slow", server
+
+
+def test_background_worker_delivers_and_stops(project: Project, receiver: Receiver) -> None:
+    import threading
+
+    from chalicelib.webhooks import worker
+
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"wait_seconds": 0}, daemon=True)
+    thread.start()
+    try:
+        event_id = events.enqueue(project, "clip.published", {"event": "clip.published", "project_id": project.project_id})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not receiver.received:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+    assert receiver.received and receiver.received[0].headers["Klipstar-Event-Id"] == event_id
+    assert WebhookDelivery.get(event_id).status == "delivered"
