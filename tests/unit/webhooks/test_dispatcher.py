@@ -189,7 +189,8 @@ def test_background_worker_delivers_and_stops(project: Project, receiver: Receiv
     thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"wait_seconds": 0}, daemon=True)
     thread.start()
     try:
-        event_id = events.enqueue(project, "clip.published", {"event": "clip.published", "project_id": project.project_id})
+        payload = {"event": "clip.published", "project_id": project.project_id}
+        event_id = events.enqueue(project, "clip.published", payload)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not receiver.received:
             time.sleep(0.05)
