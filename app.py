@@ -49,7 +49,7 @@ def prompt_finalize(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @app.schedule("rate(5 minutes)", name="sweeper")
 def sweeper(event: CloudWatchEvent) -> dict[str, Any]:
-    return {"failed": _sweeper.sweep()}
+    return _sweeper.handler(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue="klipstar-webhooks", batch_size=10, name="webhook_dispatcher")

@@ -51,5 +51,14 @@ def sweep(now: Any = None) -> list[str]:
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    """Lambda entry (scheduled event)."""
-    return {"failed": sweep()}
+    """Lambda entry (scheduled event): sweep, log and count what was failed."""
+    import os
+
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+    metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Klipstar"),
+                               service="klipstar-pipeline")
+    failed = sweep()
+    metrics.add_metric(name="ProjectsSwept", unit=MetricUnit.Count, value=len(failed))
+    metrics.flush_metrics()
+    return {"failed": failed}

@@ -18,6 +18,8 @@ from datetime import timedelta
 from typing import Any
 
 import requests
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from ..data.aws import sqs_client
 from ..data.models import Account, WebhookDelivery, utcnow
@@ -26,6 +28,8 @@ from ..engine.urlguard import guarded_session
 from ..settings import get_settings
 from .events import materialize
 from .signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
+
+logger = Logger(service="klipstar-webhooks")
 
 BASE_DELAY_SECONDS = 30
 MAX_DELAY_SECONDS = 6 * 3600  # SQS allows up to 12 h of visibility timeout
@@ -99,6 +103,12 @@ def deliver(event_id: str) -> Outcome:
         return Outcome(delivery.status)  # a duplicate message: nothing to do
     record = attempt(delivery)
     attempts = [*list(delivery.attempts or []), record]
+    logger.info(
+        "webhook attempt",
+        extra={"event_id": event_id, "event_type": delivery.event_type, "project_id": delivery.project_id,
+               "attempt": len(attempts), "status_code": record["status_code"], "latency_ms": record["latency_ms"],
+               "error": record["error"]},
+    )
     if record["error"] is None:
         delivery.update(actions=[WebhookDelivery.attempts.set(attempts), WebhookDelivery.status.set("delivered")])
         return Outcome("delivered", status_code=record["status_code"])
@@ -139,12 +149,19 @@ def handle_message(body: str, receipt_handle: str | None, queue_url: str | None 
 
 def handle_records(records: list[dict[str, Any]], queue_url: str | None = None) -> dict[str, Any]:
     """An SQS batch -> {"batchItemFailures": [...]} (the event source mapping reports partial failures)."""
+    import os
+
+    metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Klipstar"),
+                               service="klipstar-webhooks")
     failures = []
     for record in records:
         receipt = record.get("receiptHandle") or record.get("ReceiptHandle")
         body = record.get("body") or record.get("Body") or "{}"
         if not handle_message(body, receipt, queue_url):
             failures.append({"itemIdentifier": record.get("messageId") or record.get("MessageId")})
+    metrics.add_metric(name="WebhookMessages", unit=MetricUnit.Count, value=len(records))
+    metrics.add_metric(name="WebhookRetries", unit=MetricUnit.Count, value=len(failures))
+    metrics.flush_metrics()
     return {"batchItemFailures": failures}
 
 

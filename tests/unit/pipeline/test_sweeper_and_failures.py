@@ -75,3 +75,16 @@ def test_sweeper_fails_projects_whose_execution_ended_or_vanished(world: Any) ->
     # three projects failed -> three slots back (6 taken, 3 still held: running, young, done-but-never-released)
     assert quotas.in_flight("sweepco") == 3
     assert sweeper.sweep() == []  # idempotent
+
+
+def test_scheduled_lambda_entry_runs_the_sweep(world: Any) -> None:
+    from app import sweeper as scheduled
+
+    make_account("schedco", "whsec_s")
+    make_project("proj_sched_old", tenant="schedco#live", created_at=utcnow() - timedelta(hours=1))
+    event = {"version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": "123456789012", "time": "2026-11-29T00:00:00Z", "region": "us-east-1",
+             "resources": ["arn:aws:events:us-east-1:123456789012:rule/klipstar-sweeper"], "detail": {}}
+    out = scheduled(event, None)
+    assert "proj_sched_old" in out["failed"]
+    assert Project.get("proj_sched_old").error.code == "execution_missing"
