@@ -64,6 +64,7 @@ class Settings:
     x264_crf: int = _setting(21, "libx264 CRF for clip renders.")
     ffmpeg_threads: int = _setting(0, "Threads per ffmpeg process (0 = ffmpeg decides).")
     render_concurrency: int = _setting(10, "Pipeline: Map state MaxConcurrency for renders.")
+    transcribe_concurrency: int = _setting(4, "Pipeline: Map MaxConcurrency for chunk transcriptions (local mode).")
     face_samples_per_second: float = _setting(3.0, "Reframe: face detections per second of clip.")
 
     # --- API / data ----------------------------------------------------------------------------

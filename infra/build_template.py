@@ -52,6 +52,8 @@ def getatt(resource: str, attr: str) -> dict[str, Any]:
 # --- parameters -------------------------------------------------------------------------------------
 
 PARAMETERS: dict[str, Any] = {
+    "KlipstarEnv": {"Type": "String", "Default": "prod", "AllowedValues": ["dev", "prod"],
+                    "Description": "KLIPSTAR_ENV of the media functions (Chalice sets its functions' per stage)."},
     "TablePrefix": {"Type": "String", "Default": "klipstar-dev-", "Description": "Prefix of every table name."},
     "MediaBucketName": {"Type": "String", "Description": "Bucket for sources, transcripts and clips (S3 or R2)."},
     "S3EndpointUrl": {
@@ -72,6 +74,7 @@ PARAMETERS: dict[str, Any] = {
 CONDITIONS: dict[str, Any] = {"UseS3": {"Fn::Equals": [ref("S3EndpointUrl"), ""]}}
 
 GLOBAL_ENV: dict[str, Any] = {
+    "KLIPSTAR_ENV": ref("KlipstarEnv"),
     "KLIPSTAR_TABLE_PREFIX": ref("TablePrefix"),
     "KLIPSTAR_AWS_REGION": ref("AWS::Region"),
     "KLIPSTAR_BUCKET": ref("MediaBucketName"),
@@ -336,7 +339,7 @@ def build() -> dict[str, Any]:
                 "EphemeralStorage": {"Size": 10240},
                 "Architectures": ["x86_64"],
                 "Tracing": "Active",
-                "Environment": {"Variables": {"KLIPSTAR_ENV": "prod", "POWERTOOLS_SERVICE_NAME": "klipstar-pipeline"}},
+                "Environment": {"Variables": {"POWERTOOLS_SERVICE_NAME": "klipstar-pipeline"}},
                 "Policies": [{"Version": "2012-10-17", "Statement": [XRAY, *POLICIES[fn.name]]}],
             },
         }

@@ -178,7 +178,7 @@ def create_state_machine(
     substitutions: dict[str, Any] = {
         **function_arns,
         "RenderMaxConcurrency": settings.render_concurrency,
-        "TranscribeMaxConcurrency": max(1, settings.render_concurrency),
+        "TranscribeMaxConcurrency": max(1, settings.transcribe_concurrency),
     }
     definition = load_definition(substitutions)
     role_arn = iam.get_role(RoleName=f"{prefix}lambda")["Role"]["Arn"]
