@@ -21,11 +21,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from botocore.exceptions import ClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from ..data import storage
 from ..data.aws import stepfunctions_client
 from ..data.models import Project, utcnow
+from ..engine.errors import TransientError
 from ..settings import get_settings
 
 SERVICE = "klipstar-pipeline"
@@ -140,6 +143,32 @@ def workspace(step: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+TRANSIENT_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "TooManyRequestsException",
+    "ProvisionedThroughputExceededException", "SlowDown", "RequestTimeout", "RequestTimeoutException",
+    "InternalError", "InternalServerError", "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException",
+    "TransactionConflictException", "LimitExceededException",
+})  # fmt: skip
+
+
+def transient_reason(exc: BaseException) -> str | None:
+    """Why `exc` (or an exception it wraps) is worth retrying: AWS throttling, 5xx or a network timeout."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TransientError):
+            return str(current)
+        if isinstance(current, (BotoConnectionError, TimeoutError)):
+            return f"{type(current).__name__}"
+        if isinstance(current, ClientError):
+            code = str(current.response.get("Error", {}).get("Code", ""))
+            if code in TRANSIENT_CODES:
+                return f"{code} from {current.operation_name}"
+        current = current.__cause__ or getattr(current, "cause", None) or current.__context__
+    return None
+
+
 def step(name: str) -> Callable[[Callable[[StepContext], State]], Callable[[State, Any], State]]:
     """Decorate a step body `fn(ctx) -> new state` into a Lambda handler `(event, context) -> state`."""
 
@@ -163,6 +192,11 @@ def step(name: str) -> Callable[[Callable[[StepContext], State]], Callable[[Stat
                 logger.info("project deleted mid-run; stopping", extra={"reason": str(exc)})
                 raise
             except Exception as exc:
+                reason = None if isinstance(exc, TransientError) else transient_reason(exc)
+                if reason:  # throttling, AWS 5xx, timeouts: let the state machine's Retry handle it
+                    logger.warning("transient failure", extra={"error_type": type(exc).__name__, "reason": reason})
+                    metrics.add_metric(name="TransientFailures", unit=MetricUnit.Count, value=1)
+                    raise TransientError(reason) from exc
                 code = getattr(exc, "code", "internal_error")
                 metrics.add_metric(name=f"Failures_{code}", unit=MetricUnit.Count, value=1)
                 logger.warning("step failed", extra={"error_type": type(exc).__name__, "code": code})
