@@ -246,3 +246,21 @@ def test_prompt_job_runs_the_prompt_branch(api: Api, receiver: Any) -> None:
     assert len(received) == 1 and received[0]["prompt_job_id"] == job["id"]
     assert [c["id"] for c in received[0]["clips"]] == list(row.clip_ids)
     assert Project.get(pid).status == "completed"  # a prompt job never touches the project's own state
+
+
+def test_delivery_log_is_tenant_scoped(api: Api) -> None:
+    """Another account (or the same account's live key) sees neither the log nor can resend: 404."""
+    from chalicelib.data.keys import create_key
+
+    done = [p for p in Project.scan(Project.status == "completed") if p.tenant == "pipeco#test"]
+    assert done
+    pid = done[0].project_id
+    delivery = next(iter(WebhookDelivery.by_project.query(pid)))
+    for account, mode in (("otherco", "test"), ("pipeco", "live")):
+        other = Api(api.client, create_key(account, mode=mode, plan="studio").key, "")
+        status, body = other.call("GET", f"/v1/webhooks/deliveries?project_id={pid}")
+        assert status == 404 and body["error"]["code"] == "resource_missing"
+        status, body = other.call("POST", f"/v1/webhooks/deliveries/{delivery.event_id}/resend")
+        assert status == 404
+    status, body = api.call("GET", "/v1/webhooks/deliveries")
+    assert status == 400 and body["error"]["param"] == "project_id"
