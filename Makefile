@@ -25,7 +25,7 @@ demo: setup
 
 ## The whole test suite (what CI runs).
 test: setup
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 from ..settings import get_settings
 from .service import Worker, reset_cached_clients
-
-QueueHandler = Callable[[str, str], bool]
-"""handler(body, receipt_handle) -> True when the message is done with (delete it)."""
 
 
 def provision_all(endpoint_url: str) -> dict[str, str]:
@@ -33,33 +29,6 @@ def ensure_local_key(account_id: str, given_key: str | None) -> tuple[str, str]:
     return minted.key, account.webhook_secret
 
 
-def poll_queue(queue_url: str, handler: QueueHandler, wait_seconds: int = 1) -> int:
-    """Receive up to 10 messages, hand each to `handler`, delete the ones it is done with."""
-    from ..data.aws import sqs_client
-
-    sqs = sqs_client()
-    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
-    handled = 0
-    for message in messages.get("Messages", []):
-        if handler(message["Body"], message["ReceiptHandle"]):
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        handled += 1
-    return handled
-
-
-def _webhook_message(body: str, receipt: str) -> bool:
-    from ..webhooks import dispatcher
-
-    return dispatcher.handle_message(body, receipt, get_settings().webhook_queue_url)
-
-
-def _publish_message(body: str, receipt: str) -> bool:
-    from ..publishing import worker
-
-    worker.sqs_handler({"Records": [{"body": body}]})
-    return True
-
-
 def _due_publications() -> Any:
     from ..publishing import worker
 
@@ -75,10 +44,12 @@ def _sweep() -> Any:
 
 def local_workers() -> list[Worker]:
     """The SQS-fed workers and timers that Lambda event sources and schedules drive on AWS."""
+    from .event_source import poll_queue, publish_handler, webhook_handler
+
     settings = get_settings()
     return [
-        Worker("webhooks", lambda: poll_queue(settings.webhook_queue_url, _webhook_message), interval=0.2),
-        Worker("publish", lambda: poll_queue(settings.publish_queue_url, _publish_message), interval=0.2),
+        Worker("webhooks", lambda: poll_queue(settings.webhook_queue_url, webhook_handler, wait_seconds=1), 0.1),
+        Worker("publish", lambda: poll_queue(settings.publish_queue_url, publish_handler, wait_seconds=1), 0.1),
         Worker("publish-scheduler", _due_publications, interval=5.0),
         Worker("sweeper", _sweep, interval=60.0),
     ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import pytest
 import requests
 
 from chalicelib.data import quotas, storage
@@ -24,6 +25,10 @@ from tests.unit.pipeline.awsenv import drain_webhooks, history, wait_execution
 from .conftest import Api
 
 TALK = Path(__file__).resolve().parents[2] / "fixtures" / "talk.mp4"
+
+# One moto world per module and tests that build on each other (the prompt branch runs on the project
+# the end-to-end test completed): keep them on one xdist worker, in file order.
+pytestmark = pytest.mark.xdist_group("pipeline-executions")
 
 
 def submit(api: Api, video: Path, webhook_url: str, **extra: Any) -> dict[str, Any]:

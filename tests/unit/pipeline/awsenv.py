@@ -180,13 +180,7 @@ def history(arn: str) -> list[dict[str, Any]]:
 
 
 def drain_webhooks(max_rounds: int = 5) -> int:
-    """Play the webhook worker (chalicelib.webhooks.worker) until the queue has nothing visible."""
-    from chalicelib.webhooks.worker import poll_once
+    """Play the webhook queue's event source until the queue has nothing visible."""
+    from chalicelib.local.event_source import drain_webhooks as drain
 
-    handled = 0
-    for _ in range(max_rounds):
-        got = poll_once()
-        if not got:
-            break
-        handled += got
-    return handled
+    return drain(max_rounds)

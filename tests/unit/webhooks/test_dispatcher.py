@@ -183,10 +183,11 @@ def _slow_server(delay: float) -> tuple[str, Any]:
 def test_background_worker_delivers_and_stops(project: Project, receiver: Receiver) -> None:
     import threading
 
-    from chalicelib.webhooks import worker
+    from chalicelib.local.resources import local_workers
 
     stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"wait_seconds": 0}, daemon=True)
+    webhook_worker = next(w for w in local_workers() if w.name == "webhooks")
+    thread = threading.Thread(target=webhook_worker.run, args=(stop,), daemon=True)
     thread.start()
     try:
         payload = {"event": "clip.published", "project_id": project.project_id}
