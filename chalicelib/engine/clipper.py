@@ -17,7 +17,6 @@ from typing import Any
 
 from ..settings import Settings
 from . import audio, captions, ingest, probe, reframe, render, segment, transcribe
-from .errors import SourceTooShort
 from .platforms import get_platforms, group_by_size, merged_safe_area
 from .score import score_candidates, select_clips
 from .types import ClipOptions, MediaInfo, ScoredClip, Transcript
@@ -204,14 +203,7 @@ def run_clipper(
 
         report("segment", 0, 1)
         sentences = segment.split_sentences(transcript)
-        candidates = segment.build_candidates(
-            transcript, sentences, options.min_duration, options.effective_max_duration
-        )
-        if not candidates:
-            raise SourceTooShort(
-                f"no stretch of speech lasts between {options.min_duration:g} and "
-                f"{options.effective_max_duration:g} seconds"
-            )
+        candidates = segment.candidates_for(transcript, sentences, options)
         report("segment", 1, 1)
 
         report("score", 0, 1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import re
 
-from .types import Candidate, Sentence, Transcript, Word
+from .errors import SourceTooShort
+from .types import Candidate, ClipOptions, Sentence, Transcript, Word
 
 PAUSE_BOUNDARY = 1.2  # a silence this long ends a sentence even without punctuation
 CAPITAL_PAUSE = 0.5  # a shorter pause also ends a sentence when the next word is capitalised
@@ -100,3 +101,14 @@ def build_candidates(
             text = " ".join(s.text for s in sentences[i : j + 1])
             out.append(Candidate(start=start, end=end, first_sentence=i, last_sentence=j, text=text))
     return out
+
+
+def candidates_for(transcript: Transcript, sentences: list[Sentence], options: ClipOptions) -> list[Candidate]:
+    """build_candidates within the request's bounds (capped by its platforms); SourceTooShort if none."""
+    candidates = build_candidates(transcript, sentences, options.min_duration, options.effective_max_duration)
+    if not candidates:
+        raise SourceTooShort(
+            f"no stretch of speech lasts between {options.min_duration:g} and "
+            f"{options.effective_max_duration:g} seconds"
+        )
+    return candidates

@@ -27,7 +27,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from ..data import storage
 from ..data.aws import stepfunctions_client
-from ..data.models import Project, utcnow
+from ..data.models import Project, PromptJob, utcnow
 from ..engine.errors import TransientError
 from ..settings import get_settings
 
@@ -82,6 +82,14 @@ def load_project(project_id: str) -> Project:
         return Project.get(project_id, consistent_read=True)
     except DoesNotExist:
         raise ProjectGone(f"project {project_id} no longer exists") from None
+
+
+def load_prompt_job(job_id: str) -> PromptJob:
+    """The prompt job row, or ProjectGone (deleted with its project)."""
+    try:
+        return PromptJob.get(job_id, consistent_read=True)
+    except DoesNotExist:
+        raise ProjectGone(f"prompt job {job_id} no longer exists") from None
 
 
 def update_project(project_id: str, **values: Any) -> None:

@@ -6,7 +6,7 @@ from ..data import storage
 from ..data.models import Clip, PromptJob
 from ..engine.types import Transcript
 from ..webhooks import events
-from .common import ProjectGone, State, StepContext, carry, load_project, step
+from .common import State, StepContext, carry, load_project, load_prompt_job, step
 from .finalize import clip_rows, save_rows_or_take_back
 
 
@@ -15,10 +15,7 @@ def handler(ctx: StepContext) -> State:
     """State + scored_key, rendered -> {project_id, tenant, prompt_job_id, clip_ids}."""
     project = load_project(ctx.project_id)
     job_id = str(ctx.state["prompt_job_id"])
-    try:
-        job = PromptJob.get(job_id, consistent_read=True)
-    except PromptJob.DoesNotExist:
-        raise ProjectGone(f"prompt job {job_id} no longer exists") from None
+    job = load_prompt_job(job_id)
     scored = storage.get_json(ctx.state["scored_key"])
     transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
     existing = list(Clip.by_project.query(ctx.project_id))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from ..data import storage
-from ..data.models import PromptJob
 from ..engine import segment
 from ..engine.clipper import clip_id_for
 from ..engine.prompt_search import find_moments
 from ..engine.types import Transcript
 from ..settings import get_settings
-from .common import ProjectGone, State, StepContext, carry, ensure_still_there, load_project, step
+from .common import State, StepContext, carry, ensure_still_there, load_project, load_prompt_job, step
 from .score import options_of, render_jobs
 
 
@@ -18,10 +17,7 @@ def handler(ctx: StepContext) -> State:
     """{project_id, tenant, prompt_job_id} -> + source_key, transcript_key, scored_key, renders, reason."""
     project = load_project(ctx.project_id)
     job_id = str(ctx.state["prompt_job_id"])
-    try:
-        job = PromptJob.get(job_id, consistent_read=True)
-    except PromptJob.DoesNotExist:
-        raise ProjectGone(f"prompt job {job_id} no longer exists") from None
+    job = load_prompt_job(job_id)
     options = options_of(project)
     transcript = Transcript.from_dict(storage.get_json(project.transcript_key))
     sentences = segment.split_sentences(transcript)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..data import storage
 from ..engine import segment
 from ..engine.clipper import clip_id_for, plan_render_jobs
-from ..engine.errors import SourceTooShort
 from ..engine.score import score_candidates, select_clips
 from ..engine.types import ClipOptions, ScoredClip, Transcript
 from ..settings import get_settings
@@ -41,14 +40,7 @@ def handler(ctx: StepContext) -> State:
     set_stage(ctx.project_id, "scoring", 45)
     transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
     sentences = segment.split_sentences(transcript)
-    candidates = segment.build_candidates(
-        transcript, sentences, options.min_duration, options.effective_max_duration
-    )
-    if not candidates:
-        raise SourceTooShort(
-            f"no stretch of speech lasts between {options.min_duration:g} and "
-            f"{options.effective_max_duration:g} seconds"
-        )
+    candidates = segment.candidates_for(transcript, sentences, options)
     with workspace("score") as work:
         wav = storage.get_file(ctx.state["audio_key"], work / "audio.wav") if ctx.state.get("audio_key") else None
         scored = score_candidates(transcript, sentences, candidates, wav, settings=settings)

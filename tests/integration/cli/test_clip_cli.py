@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -55,7 +56,7 @@ def test_manifest_has_seed_webhook_shape(clip_run: tuple[Path, dict]) -> None:
         assert clip["transcript"]["words"], "clip transcript carries word timings"
         assert Path(clip["thumbnail_url"]).is_file()
     starts = sorted((c["start"], c["end"]) for c in clips)
-    for (_, end_a), (start_b, _) in zip(starts, starts[1:]):
+    for (_, end_a), (start_b, _) in itertools.pairwise(starts):
         assert end_a <= start_b, "selected clips must not overlap"
 
 
