@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..data.aws import sqs_client, stepfunctions_client
+from ..data.aws import stepfunctions_client
 from ..engine.errors import UrlRefused, UrlUnreachable
 from ..engine.urlguard import check_url
 from ..settings import get_settings
@@ -38,13 +38,6 @@ def stop_pipeline(execution_arn: str | None, cause: str) -> None:
         if code not in {"ExecutionDoesNotExist", "ExecutionNotFound", "InvalidArn", "ValidationException"}:
             raise
         logger.info("stop_execution skipped", extra={"execution_arn": execution_arn, "code": code})
-
-
-def enqueue_publication(publication_id: str) -> None:
-    """Hand a publication to the publish worker through its SQS queue."""
-    sqs_client().send_message(
-        QueueUrl=get_settings().publish_queue_url, MessageBody=json.dumps({"publication_id": publication_id})
-    )
 
 
 def screen_url(url: str, param: str) -> None:

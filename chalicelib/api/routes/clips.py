@@ -8,8 +8,10 @@ from chalice import Blueprint
 
 from ...data.models import Project, Publication, SocialAccount, utcnow
 from ...engine.platforms import PLATFORMS
+from ...publishing.errors import LimitExceeded
+from ...publishing.limits import check_publish_request
+from ...publishing.worker import dispatch_publication
 from ..errors import ApiError
-from ..executions import enqueue_publication
 from ..loaders import load_clip, new_id
 from ..routing import Call, Reply, api_route
 from ..schemas import ClipOut, PublicationList, PublicationOut, PublishCreate
@@ -66,6 +68,10 @@ def publish_clip(call: Call) -> Reply:
         raise ApiError(422, "rendition_missing",
                        f"The clip was not rendered for {body.platform}; add it to the project's platforms.",
                        param="platform")
+    try:  # the platform's own rules (privacy values, shape, size) before anything is queued
+        check_publish_request(body.platform, body.privacy, clip)
+    except LimitExceeded as exc:
+        raise ApiError(422, exc.code, exc.message[:1].upper() + exc.message[1:] + ".", param="platform") from None
     schedule_at = body.schedule_at
     if schedule_at is not None:
         if schedule_at.tzinfo is None:
@@ -82,7 +88,7 @@ def publish_clip(call: Call) -> Reply:
     )
     pub.save(condition=Publication.publication_id.does_not_exist())
     try:
-        enqueue_publication(pub.publication_id)
+        dispatch_publication(pub)  # the queue now, or an EventBridge schedule for schedule_at
     except Exception:
         pub.delete()
         raise

@@ -94,7 +94,8 @@ def test_publish_queues_a_publication(env):
     assert pub["id"].startswith("pub_") and pub["status"] == "queued" and pub["clip_id"] == clip_id
     assert pub["platform"] == "tiktok" and pub["privacy"] == "private" and pub["account_id"] == sa
     assert datetime.fromisoformat(pub["schedule_at"].replace("Z", "+00:00")) == when.astimezone(UTC)
-    assert env.queue_messages() == [{"publication_id": pub["id"]}]
+    # a future schedule_at is not queued now: it waits for its schedule (EventBridge on AWS, the local loop)
+    assert env.queue_messages() == []
     assert Publication.get(pub["id"]).tenant == "acme#live"
     listing = env.call("GET", f"/v1/clips/{clip_id}/publications", key).json
     assert listing["object"] == "list" and [p["id"] for p in listing["data"]] == [pub["id"]]
@@ -102,6 +103,7 @@ def test_publish_queues_a_publication(env):
     sa2 = seed_social_account("acme", "instagram")
     r2 = env.call("POST", f"/v1/clips/{clip_id}/publish", key, {"platform": "reels", "account_id": sa2})
     assert r2.status == 202 and r2.json["title"] == "Clip 0" and r2.json["privacy"] == "public"
+    assert env.queue_messages() == [{"publication_id": r2.json["id"]}]  # no schedule: queued at once
     listing = env.call("GET", f"/v1/clips/{clip_id}/publications", key).json
     assert [p["id"] for p in listing["data"]] == [r2.json["id"], pub["id"]]
 
@@ -130,6 +132,9 @@ def test_publish_checks_platform_limits_and_accounts(env):
     assert r.status == 400 and r.json["error"]["param"] == "schedule_at"
     r = publish(short, {"platform": "vine", "account_id": ig})
     assert r.status == 400 and r.json["error"]["param"] == "platform"
+    r = publish(short, {"platform": "reels", "account_id": ig, "privacy": "unlisted"})  # Instagram: public only
+    assert r.status == 422 and r.json["error"]["code"] == "privacy_not_allowed"
+    assert r.json["error"]["param"] == "platform"
     r = publish(short, {"platform": "reels", "account_id": ig, "privacy": "friends"})
     assert r.status == 400 and r.json["error"]["param"] == "privacy"
     r = publish(short, {"platform": "reels"})
