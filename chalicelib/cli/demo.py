@@ -19,7 +19,8 @@ from typing import Any
 
 import requests
 
-from .main import CliError, format_table
+from .errors import CliError
+from .main import format_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = REPO_ROOT / "tests" / "fixtures" / "talk.mp4"
@@ -30,7 +31,7 @@ def ensure_sample(path: Path = SAMPLE) -> Path:
     if path.is_file():
         return path
     script = REPO_ROOT / "scripts" / "make_fixtures.py"
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, str(script), "--out", str(path)], capture_output=True, text=True)
     if proc.returncode != 0 or not path.is_file():
         last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["unknown error"]
         raise CliError(f"the sample talk is missing and could not be made: {last[0]}")

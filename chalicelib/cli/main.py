@@ -12,16 +12,9 @@ from typing import Any
 
 from ..engine.errors import EngineError
 from ..settings import get_settings
+from .errors import CliError
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-class CliError(Exception):
-    """A user-facing problem: printed as one line, exit status `status`."""
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:

@@ -6,7 +6,7 @@ import argparse
 import json
 import threading
 
-from .main import CliError
+from .errors import CliError
 
 
 def _secret(args: argparse.Namespace) -> str:

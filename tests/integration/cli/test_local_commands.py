@@ -1,0 +1,66 @@
+"""`klipstar webhooks listen` and the demo's first-run errors, as a person at a terminal meets them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from chalicelib.cli.demo import ensure_sample
+from chalicelib.cli.errors import CliError
+from chalicelib.local.service import free_port
+from chalicelib.webhooks.signing import sign
+
+SECRET = "whsec_listen_test_secret"
+
+
+@pytest.fixture
+def listener(tmp_path: Path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.cli.main", "webhooks", "listen", "--port", str(port), "--secret", SECRET],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert "Listening for webhooks" in proc.stdout.readline()
+    yield proc, f"http://127.0.0.1:{port}/webhooks"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_listen_verifies_prints_and_answers(listener) -> None:
+    proc, url = listener
+    body = json.dumps({"event": "project.completed", "project_id": "proj_123", "clips": []}).encode()
+    headers = {"Klipstar-Signature": sign(SECRET, int(time.time()), body), "Klipstar-Event-Id": "evt_1",
+               "Content-Type": "application/json"}
+    assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
+    line = proc.stdout.readline()
+    assert "project.completed proj_123 [evt_1] signature ok" in line
+    forged = {**headers, "Klipstar-Signature": sign("whsec_wrong", int(time.time()), body),
+              "Klipstar-Event-Id": "evt_2"}
+    assert requests.post(url, data=body, headers=forged, timeout=10).status_code == 400
+    proc.stdout.readline()  # the byte count of the first event
+    assert "SIGNATURE INVALID" in proc.stdout.readline()
+
+
+def test_listen_without_a_secret_says_what_to_do(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "chalicelib.cli.main", "webhooks", "listen", "--port", str(free_port())],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "klipstar serve" in proc.stderr
+
+
+def test_missing_sample_without_espeak_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no espeak-ng (nor anything else) on PATH
+    with pytest.raises(CliError) as info:
+        ensure_sample(tmp_path / "talk.mp4")
+    assert "espeak-ng" in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "talk.mp4").exists()
