@@ -10,6 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
+from pynamodb.exceptions import PynamoDBException
+
 from ..engine.errors import EngineError
 from ..settings import get_settings
 from .errors import CliError
@@ -148,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"klipstar: error: {exc}", file=sys.stderr)
         return exc.status
+    except (BotoCoreError, PynamoDBException) as exc:
+        detail = (str(exc).splitlines() or [""])[0]
+        print(f"klipstar: error: the AWS call failed ({type(exc).__name__}): {detail}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("klipstar: interrupted", file=sys.stderr)
         return 130
