@@ -26,6 +26,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from chalicelib.api.errors import gateway_responses  # noqa: E402
 from chalicelib.data.models import ALL_MODELS  # noqa: E402
 from chalicelib.pipeline.functions import FUNCTIONS  # noqa: E402
 
@@ -361,6 +362,8 @@ def build() -> dict[str, Any]:
                 for fn in FUNCTIONS],
         },
     }
+    # API Gateway's own answers (unknown path, oversize body, throttling) in the API's error shape.
+    resources.update(gateway_responses())
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",

@@ -103,7 +103,8 @@ def build_openapi() -> dict[str, Any]:
     _, top = models_json_schema(pairs, ref_template=REF)
     defs = top.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
-    for spec in ROUTES:
+    method_order = ("GET", "POST", "PUT", "PATCH", "DELETE")
+    for spec in sorted(ROUTES, key=lambda r: (r.path, method_order.index(r.method.upper()))):  # import-order free
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, defs)
     return {
         "openapi": "3.1.0",

@@ -150,7 +150,7 @@ def test_refused_address_and_timeout_are_logged_and_retried(project: Project, re
         event_id = events.enqueue(project, "project.failed", {"event": "project.failed"})
         started = time.monotonic()
         dispatcher.handle_message(json.dumps({"event_id": event_id}), None)
-        assert time.monotonic() - started < 1.9  # the 1 s test timeout cut it short
+        assert time.monotonic() - started < 20  # the timeout cut the 30 s answer short (a wide margin: noisy CI)
         assert WebhookDelivery.get(event_id).attempts[0]["error"] == "timeout"
     finally:
         slow_server[1].shutdown()
