@@ -64,7 +64,7 @@ class FakeLLM:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 if fake.mode == "hang":
-                    fake.release.wait(10)
+                    fake.release.wait(60)  # until the test ends: far past any client timeout
                     return
                 if fake.mode == "http500":
                     self._send(500, {"error": {"message": "upstream overloaded"}})

@@ -98,7 +98,7 @@ def test_openai_timeout_falls_back_to_local(
         )
         elapsed = time.monotonic() - t0
     assert len(fake.requests) == 1
-    assert elapsed < 5.0
+    assert elapsed < 30  # cut short by the 0.5 s timeout, not the 60 s hang (wide margin: noisy CI)
     assert _dicts(result) == _dicts(talk_scored)
     assert "timed out" in caplog.text and API_KEY not in caplog.text
 
