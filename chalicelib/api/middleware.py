@@ -6,15 +6,15 @@ import time
 import uuid
 from collections.abc import Callable
 
-from aws_lambda_powertools import Logger
 from chalice import Response
 from chalice.app import Request
 
 from ..data import quotas
+from ..observability import get_logger
 from .context import RequestState, reset_state, set_state
 from .errors import ApiError, convert_foreign_error, internal_error
 
-logger = Logger(service="klipstar-api")
+logger = get_logger("klipstar-api")
 
 REQUEST_ID_HEADER = "X-Request-Id"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import subprocess
 import sys
 import threading
@@ -65,6 +66,7 @@ def run_demo(out: Path, max_clips: int, timeout: float, api_port: int | None, mo
     from ..local.service import running_service
     from ..local.webhook_listener import WebhookListener
 
+    os.environ.setdefault("KLIPSTAR_LOG_LEVEL", "WARNING")  # the demo prints its own progress
     sample = ensure_sample()
     files = serve_folder(sample.parent)
     video_url = f"http://127.0.0.1:{files.server_address[1]}/{sample.name}"

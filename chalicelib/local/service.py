@@ -73,6 +73,7 @@ def local_environment(moto_port: int, api_port: int) -> dict[str, str]:
         "MOTO_PORT": str(moto_port),  # where moto's Step Functions executor calls Lambda
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "KlipstarLocal",
+        "POWERTOOLS_METRICS_DISABLED": "true",  # no CloudWatch here: EMF lines would only be noise
     }
 
 
@@ -162,6 +163,9 @@ class LocalService:
         from . import lambda_seam
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+        # moto's ASL interpreter logs every caught error (and IsPresent misses) at ERROR with a huge
+        # repr; failures are recorded on the project and in the handlers' own logs instead.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
         self._moto.start()
         config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}

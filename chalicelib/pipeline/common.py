@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -29,12 +29,13 @@ from ..data import storage
 from ..data.aws import stepfunctions_client
 from ..data.models import Project, PromptJob, utcnow
 from ..engine.errors import TransientError
+from ..observability import get_logger
 from ..settings import get_settings
 
 SERVICE = "klipstar-pipeline"
 DEFAULT_METRICS_NAMESPACE = "Klipstar"
 
-logger = Logger(service=SERVICE, level=os.environ.get("KLIPSTAR_LOG_LEVEL", "INFO"))
+logger = get_logger(SERVICE)
 tracer = Tracer(service=SERVICE)
 
 State = dict[str, Any]

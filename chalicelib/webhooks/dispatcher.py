@@ -18,18 +18,18 @@ from datetime import timedelta
 from typing import Any
 
 import requests
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from ..data.aws import sqs_client
 from ..data.models import Account, WebhookDelivery, utcnow
 from ..engine.errors import UrlRefused
 from ..engine.urlguard import guarded_session
+from ..observability import get_logger
 from ..settings import get_settings
 from .events import materialize
 from .signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 
-logger = Logger(service="klipstar-webhooks")
+logger = get_logger("klipstar-webhooks")
 
 BASE_DELAY_SECONDS = 30
 MAX_DELAY_SECONDS = 6 * 3600  # SQS allows up to 12 h of visibility timeout
