@@ -33,9 +33,9 @@ class _Style:
 
 
 STYLES: dict[str, _Style] = {
-    "karaoke": _Style(FONT_FAMILY, True, 0.068, 4, 5.0, 2.0, False),
+    "karaoke": _Style(FONT_FAMILY, True, 0.082, 4, 5.0, 2.0, False),
     "bold": _Style(f"{FONT_FAMILY} Black", False, 0.092, 3, 6.0, 3.0, True),
-    "minimal": _Style(FONT_FAMILY, False, 0.048, 8, 3.0, 1.0, False),
+    "minimal": _Style(FONT_FAMILY, False, 0.056, 8, 3.0, 1.0, False),
 }
 
 
