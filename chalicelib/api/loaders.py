@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 import string
+from typing import Any, TypeVar
 
 from ..data.models import Clip, Project, Upload
 from .errors import ApiError
 
 _ALNUM = string.ascii_letters + string.digits
+M = TypeVar("M", bound=Any)  # a PynamoDB model with a `tenant` attribute
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -16,35 +18,24 @@ def new_id(prefix: str, length: int = 24) -> str:
     return prefix + "".join(secrets.choice(_ALNUM) for _ in range(length))
 
 
-def _missing(kind: str, ident: str, param: str | None = None) -> ApiError:
-    return ApiError(404, "resource_missing", f"No such {kind}: {ident[:100]!r}.", param=param)
+def load_owned(model: type[M], kind: str, tenant: str, ident: str, param: str | None = None) -> M:
+    """The `model` row keyed `ident` if `tenant` owns it; the same 404 when it is missing or another's."""
+    try:
+        row = model.get(ident, consistent_read=True)
+    except model.DoesNotExist:
+        row = None
+    if row is None or row.tenant != tenant:
+        raise ApiError(404, "resource_missing", f"No such {kind}: {ident[:100]!r}.", param=param)
+    return row
 
 
 def load_project(tenant: str, project_id: str, param: str | None = None) -> Project:
-    try:
-        project = Project.get(project_id, consistent_read=True)
-    except Project.DoesNotExist:
-        raise _missing("project", project_id, param) from None
-    if project.tenant != tenant:
-        raise _missing("project", project_id, param)
-    return project
+    return load_owned(Project, "project", tenant, project_id, param)
 
 
 def load_clip(tenant: str, clip_id: str) -> Clip:
-    try:
-        clip = Clip.get(clip_id, consistent_read=True)
-    except Clip.DoesNotExist:
-        raise _missing("clip", clip_id) from None
-    if clip.tenant != tenant:
-        raise _missing("clip", clip_id)
-    return clip
+    return load_owned(Clip, "clip", tenant, clip_id)
 
 
 def load_upload(tenant: str, upload_id: str, param: str | None = None) -> Upload:
-    try:
-        upload = Upload.get(upload_id, consistent_read=True)
-    except Upload.DoesNotExist:
-        raise _missing("upload", upload_id, param) from None
-    if upload.tenant != tenant:
-        raise _missing("upload", upload_id, param)
-    return upload
+    return load_owned(Upload, "upload", tenant, upload_id, param)

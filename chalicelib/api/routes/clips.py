@@ -12,7 +12,7 @@ from ...publishing.errors import LimitExceeded
 from ...publishing.limits import check_publish_request
 from ...publishing.worker import dispatch_publication
 from ..errors import ApiError
-from ..loaders import load_clip, new_id
+from ..loaders import load_clip, load_owned, new_id
 from ..routing import Call, Reply, api_route
 from ..schemas import ClipOut, PublicationList, PublicationOut, PublishCreate
 from ..serialize import clip_json, publication_out
@@ -49,12 +49,7 @@ def publish_clip(call: Call) -> Reply:
     body: PublishCreate = call.body
     tenant = call.principal.tenant
     clip = load_clip(tenant, call.params["clip_id"])
-    try:
-        account = SocialAccount.get(body.account_id)
-    except SocialAccount.DoesNotExist:
-        account = None
-    if account is None or account.tenant != tenant:
-        raise ApiError(404, "resource_missing", f"No such social account: {body.account_id!r}.", param="account_id")
+    account = load_owned(SocialAccount, "social account", tenant, body.account_id, param="account_id")
     if account.platform not in ACCOUNT_PLATFORMS[body.platform]:
         raise ApiError(422, "platform_mismatch",
                        f"Social account {body.account_id!r} is a {account.platform} account, not {body.platform}.",

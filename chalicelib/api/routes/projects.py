@@ -12,7 +12,7 @@ from ...engine.types import ClipOptions
 from ..deletion import delete_project
 from ..errors import ApiError
 from ..executions import screen_url, start_pipeline
-from ..loaders import load_project, load_upload, new_id
+from ..loaders import load_owned, load_project, load_upload, new_id
 from ..routing import Call, Reply, api_route
 from ..schemas import ListProjectsQuery, ProjectCreate, ProjectList, ProjectOut, PromptCreate, PromptJobOut
 from ..serialize import project_out, prompt_job_out
@@ -176,10 +176,5 @@ def create_prompt_job(call: Call) -> Reply:
            tag=TAG, response=PromptJobOut, errors=(404,))
 def get_prompt_job(call: Call) -> Reply:
     """Poll a prompt job; its clips are readable through GET /v1/clips/{id} and under the project."""
-    try:
-        job = PromptJob.get(call.params["job_id"], consistent_read=True)
-    except PromptJob.DoesNotExist:
-        job = None
-    if job is None or job.tenant != call.principal.tenant:
-        raise ApiError(404, "resource_missing", f"No such prompt job: {call.params['job_id'][:100]!r}.")
+    job = load_owned(PromptJob, "prompt job", call.principal.tenant, call.params["job_id"])
     return Reply(200, prompt_job_out(job))

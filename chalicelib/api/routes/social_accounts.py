@@ -17,7 +17,7 @@ from ...data.models import SocialAccount, utcnow
 from ...publishing.base import TokenSet
 from ...publishing.tokens import TokenCryptoError, decrypt_tokens, encrypt_tokens
 from ..errors import ApiError
-from ..loaders import new_id
+from ..loaders import load_owned, new_id
 from ..routing import Call, Reply, api_route
 from ..schemas import Out, Request
 
@@ -59,13 +59,7 @@ class SocialAccountList(Out):
 
 
 def _load(tenant: str, account_id: str) -> SocialAccount:
-    try:
-        account = SocialAccount.get(account_id, consistent_read=True)
-    except SocialAccount.DoesNotExist:
-        account = None
-    if account is None or account.tenant != tenant:
-        raise ApiError(404, "resource_missing", f"No such social account: {account_id[:100]!r}.")
-    return account
+    return load_owned(SocialAccount, "social account", tenant, account_id)
 
 
 def _out(account: SocialAccount, tokens: TokenSet | None = None) -> SocialAccountOut:

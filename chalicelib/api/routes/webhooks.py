@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...data.models import WebhookDelivery
 from ...webhooks.dispatcher import resend
-from ..errors import ApiError
-from ..loaders import load_project
+from ..loaders import load_owned, load_project
 from ..routing import Call, Reply, api_route
 
 bp = Blueprint(__name__)
@@ -90,13 +89,7 @@ def list_deliveries(call: Call) -> Reply:
            summary="Send a webhook event again", tag=TAG, response=DeliveryOut, errors=(404,))
 def resend_delivery(call: Call) -> Reply:
     """Queue the same event (same id and payload) again with a fresh ~24 h retry window."""
-    delivery_id = call.params["delivery_id"]
-    try:
-        delivery = WebhookDelivery.get(delivery_id, consistent_read=True)
-    except WebhookDelivery.DoesNotExist:
-        delivery = None
-    if delivery is None or delivery.tenant != call.principal.tenant:
-        raise ApiError(404, "resource_missing", f"No such webhook delivery: {delivery_id!r}.")
+    delivery = load_owned(WebhookDelivery, "webhook delivery", call.principal.tenant, call.params["delivery_id"])
     resend(delivery.event_id)
     delivery.refresh(consistent_read=True)
     return Reply(202, delivery_out(delivery))
