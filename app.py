@@ -1,32 +1,32 @@
-"""Klipstar's Chalice app: the REST API routes and the pipeline's Lambda functions.
+"""Klipstar's Chalice app: the REST API routes and the Lambda functions packaged with it.
 
 Thin by design: routes live in chalicelib/api (one blueprint per resource), pipeline steps in
-chalicelib/pipeline; this file only wires them to the app.
+chalicelib/pipeline, delivery in chalicelib/webhooks and chalicelib/publishing; this file only wires
+them to the app. The media steps (ingest, transcribe, score, render, prompt search) run from the
+container image described in infra/, not from this zip.
 """
 
+from typing import Any
+
 from chalice import Chalice
+from chalice.app import CloudWatchEvent, SQSEvent
+
+from chalicelib.api.wiring import register_api
+from chalicelib.pipeline import finalize as _finalize
+from chalicelib.pipeline import mark_failed as _mark_failed
+from chalicelib.pipeline import notify as _notify
+from chalicelib.pipeline import prompt_finalize as _prompt_finalize
+from chalicelib.pipeline import sweeper as _sweeper
+from chalicelib.publishing import worker as _publish_worker
+from chalicelib.webhooks import dispatcher as _webhook_dispatcher
 
 app = Chalice(app_name="klipstar")
 
-# --- REST API (chalicelib/api: blueprints per resource, middleware, catch-all 404s) ---------------
-from chalicelib.api.wiring import register_api  # noqa: E402
-
+# --- REST API (blueprints per resource, middleware, catch-all 404s) ------------------------------
 register_api(app)
 
 
-# --- pipeline (zip functions; the media steps run from the container image, see infra/) ----------
-from typing import Any  # noqa: E402
-
-from chalice.app import CloudWatchEvent, SQSEvent  # noqa: E402
-
-from chalicelib.pipeline import finalize as _finalize  # noqa: E402
-from chalicelib.pipeline import mark_failed as _mark_failed  # noqa: E402
-from chalicelib.pipeline import notify as _notify  # noqa: E402
-from chalicelib.pipeline import prompt_finalize as _prompt_finalize  # noqa: E402
-from chalicelib.pipeline import sweeper as _sweeper  # noqa: E402
-from chalicelib.webhooks import dispatcher as _webhook_dispatcher  # noqa: E402
-
-
+# --- pipeline steps that need no media libraries -------------------------------------------------
 @app.lambda_function(name="finalize")
 def finalize(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _finalize.handler(event, context)
@@ -52,12 +52,10 @@ def sweeper(event: CloudWatchEvent) -> dict[str, Any]:
     return _sweeper.handler(event.to_dict(), event.context)
 
 
+# --- queue workers -----------------------------------------------------------------------------
 @app.on_sqs_message(queue="klipstar-webhooks", batch_size=10, name="webhook_dispatcher")
 def webhook_dispatcher(event: SQSEvent) -> dict[str, Any]:
     return _webhook_dispatcher.handle_records([record.to_dict() for record in event])
-
-
-from chalicelib.publishing import worker as _publish_worker  # noqa: E402
 
 
 @app.on_sqs_message(queue="klipstar-publish", batch_size=1, name="publish_worker")
