@@ -11,6 +11,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from ..settings import Settings
 from . import audio, captions, ingest, probe, reframe, render, segment, transcribe
 from .platforms import get_platforms, group_by_size, merged_safe_area
 from .score import score_candidates, select_clips
-from .types import ClipOptions, MediaInfo, ScoredClip, Transcript
+from .types import ClipOptions, CropPlan, MediaInfo, ScoredClip, Transcript
 
 STAGES: tuple[str, ...] = ("ingest", "transcribe", "segment", "score", "render")
 
@@ -91,33 +92,46 @@ def plan_render_jobs(clip_ids: list[str], platform_names: list[str]) -> list[Ren
     return jobs
 
 
-def render_one(
-    source: Path,
-    clip: ScoredClip,
-    transcript: Transcript,
-    job: RenderJob,
-    caption_style: str,
-    out_dir: Path,
-    *,
-    settings: Settings,
-) -> RenderResult:
-    """Frame, caption and encode one clip at one size (and its thumbnail when the job asks)."""
+@dataclass
+class PreparedRender:
+    """A job's analysis done (crop plan, caption file): what the encode needs."""
+
+    plan: CropPlan
+    ass_path: Path | None
+
+
+def prepare_render(
+    source: Path, clip: ScoredClip, transcript: Transcript, job: RenderJob, caption_style: str, out_dir: Path,
+    *, settings: Settings,
+) -> PreparedRender:
+    """Reframe analysis and the captions file for one job (no encoding)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     start, end = clip.candidate.start, clip.candidate.end
     plan = reframe.plan_crop(source, start, end, job.width, job.height, settings=settings)
-    safe_area = merged_safe_area(get_platforms(job.platforms))
     ass_path = captions.write_ass(
         transcript.clip_words(start, end),
         caption_style,
         job.width,
         job.height,
-        safe_area,
+        merged_safe_area(get_platforms(job.platforms)),
         out_dir / f"{job.clip_id}_{job.width}x{job.height}.ass",
     )
+    return PreparedRender(plan, ass_path)
+
+
+def encode_render(
+    source: Path, clip: ScoredClip, job: RenderJob, prepared: PreparedRender, out_dir: Path, *, settings: Settings
+) -> RenderResult:
+    """The one ffmpeg run for a prepared job (and its thumbnail when the job asks)."""
     video = out_dir / f"{job.clip_id}_{job.width}x{job.height}.mp4"
-    rendered = render.render_clip(source, start, end, plan, ass_path, video, settings=settings)
-    if ass_path is not None:
-        ass_path.unlink(missing_ok=True)
+    try:
+        rendered = render.render_clip(
+            source, clip.candidate.start, clip.candidate.end, prepared.plan, prepared.ass_path, video,
+            settings=settings,
+        )
+    finally:
+        if prepared.ass_path is not None:
+            prepared.ass_path.unlink(missing_ok=True)
     thumbnail = None
     if job.with_thumbnail:
         thumbnail = render.render_thumbnail(
@@ -130,8 +144,55 @@ def render_one(
         duration=rendered.duration,
         platforms=list(job.platforms),
         thumbnail=thumbnail,
-        layout=plan.layout,
+        layout=prepared.plan.layout,
     )
+
+
+def render_one(
+    source: Path,
+    clip: ScoredClip,
+    transcript: Transcript,
+    job: RenderJob,
+    caption_style: str,
+    out_dir: Path,
+    *,
+    settings: Settings,
+) -> RenderResult:
+    """Frame, caption and encode one clip at one size (and its thumbnail when the job asks)."""
+    prepared = prepare_render(source, clip, transcript, job, caption_style, out_dir, settings=settings)
+    return encode_render(source, clip, job, prepared, out_dir, settings=settings)
+
+
+def render_all(
+    source: Path,
+    clips: list[ScoredClip],
+    transcript: Transcript,
+    jobs: list[RenderJob],
+    caption_style: str,
+    out_dir: Path,
+    *,
+    settings: Settings,
+    progress: ProgressCallback,
+) -> dict[int, list[RenderResult]]:
+    """Every job in order, analysing job i+1 on a helper thread while ffmpeg encodes job i."""
+    results: dict[int, list[RenderResult]] = {}
+
+    def prepare(job: RenderJob) -> PreparedRender:
+        return prepare_render(
+            source, clips[job.clip_index], transcript, job, caption_style, out_dir, settings=settings
+        )
+
+    progress("render", 0, len(jobs))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reframe") as pool:
+        pending: list[Future[PreparedRender]] = [pool.submit(prepare, jobs[0])] if jobs else []
+        for done, job in enumerate(jobs, start=1):
+            if done < len(jobs):
+                pending.append(pool.submit(prepare, jobs[done]))  # analysed while this job encodes
+            prepared = pending.pop(0).result()
+            result = encode_render(source, clips[job.clip_index], job, prepared, out_dir, settings=settings)
+            results.setdefault(job.clip_index, []).append(result)
+            progress("render", done, len(jobs))
+    return results
 
 
 def clip_summary(
@@ -228,14 +289,9 @@ def run_clipper(
         digest = file_digest(src)
         clip_ids = [clip_id_for(digest, c.candidate.start, c.candidate.end, prompt) for c in chosen]
         jobs = plan_render_jobs(clip_ids, options.platforms)
-        results: dict[int, list[RenderResult]] = {}
-        report("render", 0, len(jobs))
-        for done, job in enumerate(jobs, start=1):
-            result = render_one(
-                src, chosen[job.clip_index], transcript, job, options.caption_style, staging, settings=settings
-            )
-            results.setdefault(job.clip_index, []).append(result)
-            report("render", done, len(jobs))
+        results = render_all(
+            src, chosen, transcript, jobs, options.caption_style, staging, settings=settings, progress=report
+        )
 
         clips = [
             clip_summary(clip_ids[i], chosen[i], transcript, results[i]) for i in range(len(chosen))

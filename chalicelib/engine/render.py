@@ -61,16 +61,17 @@ def _runs(segments: list[CropSegment]) -> list[list[CropSegment]]:
     return runs
 
 
-def video_filter(plan: CropPlan, ass: Path | None, *, fps_first: bool = True) -> str:
+def video_filter(plan: CropPlan, ass: Path | None, *, fps_first: bool = True, anamorphic: bool = True) -> str:
     """The filter graph from input 0's video to the [v] output label.
 
     fps_first converts to 30 fps before framing (saves work on 50/60 fps sources); otherwise after it,
-    so a 25 fps source is cropped and scaled 25 times a second, not 30.
+    so a 25 fps source is cropped and scaled 25 times a second, not 30. anamorphic sources are made
+    square-pixel first, as the plan assumes (skipped for square pixels: that pass costs ~5 %).
     """
     ow, oh = _even(plan.out_width), _even(plan.out_height)
     early, late = (f",fps={OUT_FPS}", "") if fps_first else ("", f"fps={OUT_FPS},")
-    # square pixels first (anamorphic sources; a no-op pass-through otherwise), as the plan assumes
-    graph = f"[0:v]setpts=PTS-STARTPTS,scale=trunc(iw*sar/2)*2:ih,setsar=1{early}[src];"
+    square = "scale=trunc(iw*sar/2)*2:ih,setsar=1" if anamorphic else "setsar=1"
+    graph = f"[0:v]setpts=PTS-STARTPTS,{square}{early}[src];"
     if plan.layout == "fit":
         graph += _fit_chain("src", ow, oh, "framed")
     else:
@@ -98,14 +99,18 @@ def video_filter(plan: CropPlan, ass: Path | None, *, fps_first: bool = True) ->
     return graph + "setsar=1,format=yuv420p[v]"
 
 
-def _source_fps(source: Path) -> float:
-    """The source's average frame rate (0.0 when unknown)."""
+def _source_video(source: Path) -> tuple[float, bool]:
+    """(average frame rate or 0.0 when unknown, whether pixels are non-square; True when unknown)."""
     try:
         with av.open(str(source)) as c:
-            rate = c.streams.video[0].average_rate if c.streams.video else None
-            return float(rate) if rate else 0.0
+            if not c.streams.video:
+                return 0.0, True
+            stream = c.streams.video[0]
+            rate = float(stream.average_rate) if stream.average_rate else 0.0
+            sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+            return rate, bool(sar) and sar != 1
     except (av.error.FFmpegError, OSError):
-        return 0.0  # ffmpeg will report the real problem
+        return 0.0, True  # ffmpeg will report the real problem
 
 
 def _tmp_name(out: Path, suffix: str) -> Path:
@@ -126,6 +131,7 @@ def render_clip(
 ) -> RenderedFile:
     """Render source[start:end) framed by `plan` with burned-in `ass` captions to an MP4 at `out`."""
     duration = end - start
+    fps, anamorphic = _source_video(source)
     if duration <= 0:
         raise RenderFailed(f"empty clip range {start:.3f}-{end:.3f}")
     out = Path(out)
@@ -136,7 +142,7 @@ def render_clip(
         "-ss", f"{start:.3f}",
         "-t", f"{duration:.3f}",
         "-i", str(source),
-        "-filter_complex", video_filter(plan, ass, fps_first=not 0 < _source_fps(source) <= OUT_FPS + 0.5),
+        "-filter_complex", video_filter(plan, ass, fps_first=not 0 < fps <= OUT_FPS + 0.5, anamorphic=anamorphic),
         "-map", "[v]",
         "-map", "0:a:0?",
         "-c:v", "libx264",
