@@ -43,19 +43,18 @@ def _rotation(container: Any, stream: Any) -> int:
     return (-ccw) % 360
 
 
-def _decodes_to_end(path: Path, duration: float, video: bool) -> bool:
-    """Whether frames decode up to about the end of the file (false for truncated files)."""
-    with av.open(str(path)) as c:
-        stream = c.streams.video[0] if video else c.streams.audio[0]
-        target = max(0.0, duration - END_CHECK_SECONDS)
-        c.seek(int(target * av.time_base), any_frame=False, backward=True)
-        last = -1.0
-        try:
-            for frame in c.decode(stream):
-                if frame.time is not None:
-                    last = max(last, float(frame.time))
-        except av.FFmpegError:
-            pass
+def _decodes_to_end(container: Any, duration: float, video: bool) -> bool:
+    """Whether frames decode up to about the end of the open file (false for truncated files)."""
+    stream = container.streams.video[0] if video else container.streams.audio[0]
+    target = max(0.0, duration - END_CHECK_SECONDS)
+    container.seek(int(target * av.time_base), any_frame=False, backward=True)
+    last = -1.0
+    try:
+        for frame in container.decode(stream):
+            if frame.time is not None:
+                last = max(last, float(frame.time))
+    except av.FFmpegError:
+        pass
     return last >= duration - END_CHECK_SECONDS / 2
 
 
@@ -104,14 +103,14 @@ def probe(path: Path) -> MediaInfo:
             a = astreams[0]
             info.audio_codec = a.codec_context.name
             info.audio_sample_rate = a.codec_context.sample_rate or 0
-    if duration <= 0:
-        raise CorruptMedia(f"{path.name} has no readable duration")
-    if vstreams and (info.width <= 0 or info.height <= 0):
-        raise CorruptMedia(f"{path.name} has a video stream without a frame size")
-    try:
-        intact = _decodes_to_end(path, duration, video=bool(vstreams))
-    except av.FFmpegError:
-        intact = False
+        if duration <= 0:
+            raise CorruptMedia(f"{path.name} has no readable duration")
+        if vstreams and (info.width <= 0 or info.height <= 0):
+            raise CorruptMedia(f"{path.name} has a video stream without a frame size")
+        try:
+            intact = _decodes_to_end(container, duration, video=bool(vstreams))
+        except av.FFmpegError:
+            intact = False
     if not intact:
         raise CorruptMedia(f"{path.name} is truncated or corrupt: nothing decodes near its end ({duration:.1f} s)")
     return info
