@@ -6,10 +6,10 @@ import subprocess
 import wave
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 
 from .errors import CorruptMedia, NoAudioStream
+from .ffmpeg import ffmpeg_exe
 
 SAMPLE_RATE = 16000
 
@@ -20,7 +20,7 @@ def extract_audio(src: Path, wav: Path, *, timeout: float | None = None) -> Path
     wav.parent.mkdir(parents=True, exist_ok=True)
     tmp = wav.with_name(f".{wav.name}.part.wav")
     cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
         "-i", str(src), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
         "-c:a", "pcm_s16le", "-f", "wav", str(tmp),
     ]  # fmt: skip
@@ -31,8 +31,9 @@ def extract_audio(src: Path, wav: Path, *, timeout: float | None = None) -> Path
         raise CorruptMedia(f"audio extraction from {src.name} timed out") from None
     if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size <= 44:
         tmp.unlink(missing_ok=True)
-        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        if "matches no streams" in proc.stderr.decode(errors="replace"):
+        err = proc.stderr.decode(errors="replace")
+        tail = err.strip().splitlines()[-1:] or ["no output"]
+        if "matches no streams" in err:
             raise NoAudioStream(f"{src.name} has no audio stream")
         raise CorruptMedia(f"could not decode the audio of {src.name}: {tail[0][:200]}")
     tmp.replace(wav)

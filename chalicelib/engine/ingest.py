@@ -16,6 +16,7 @@ import requests
 
 from ..settings import Settings
 from .errors import EngineError, NotMedia, SourceTooLarge, UrlRefused, UrlUnreachable
+from .ffmpeg import ffmpeg_exe
 from .urlguard import check_url, guarded_session
 
 log = logging.getLogger(__name__)
@@ -179,8 +180,6 @@ class _YtdlpLog:
 
 
 def _ytdlp_options(dest: Path, settings: Settings) -> dict[str, Any]:
-    import imageio_ffmpeg
-
     return {
         "format": YTDLP_FORMAT,
         "merge_output_format": "mp4",
@@ -192,7 +191,7 @@ def _ytdlp_options(dest: Path, settings: Settings) -> dict[str, Any]:
         "noprogress": True,
         "socket_timeout": settings.download_timeout_seconds,
         "retries": 2,
-        "ffmpeg_location": imageio_ffmpeg.get_ffmpeg_exe(),
+        "ffmpeg_location": ffmpeg_exe(),
         "restrictfilenames": True,
         "overwrites": True,
         "cachedir": False,
