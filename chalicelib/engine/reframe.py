@@ -113,21 +113,27 @@ def _largest(boxes: list, dx: int, dy: int) -> tuple[float, float, float]:
     return (float(dx + x + bw / 2), float(dy + y + bh / 2), float(max(bw, bh)))
 
 
+def _luma_plane(frame: av.VideoFrame) -> np.ndarray | None:
+    """The decoded 8-bit luma plane as a view (no copy), or None for formats without one."""
+    if frame.format.name not in _Y8_FORMATS:
+        return None
+    plane = frame.planes[0]
+    return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+
+
 def _luma_small(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
     """The frame's luma resized to `size` (area-averaged with OpenCV: cheaper than a swscale reformat)."""
-    if frame.format.name in _Y8_FORMATS:
-        plane = frame.planes[0]
-        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    luma = _luma_plane(frame)
+    if luma is not None:
         return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
     return frame.reformat(width=size[0], height=size[1], format="gray").to_ndarray()
 
 
 def _luma_thumb(frame: av.VideoFrame) -> np.ndarray:
     """A ~160 px wide grey thumbnail: the decoded luma plane decimated in place (no colour conversion)."""
-    if frame.format.name in _Y8_FORMATS:
-        plane = frame.planes[0]
-        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
-        step = max(1, plane.width // 160)
+    luma = _luma_plane(frame)
+    if luma is not None:
+        step = max(1, luma.shape[1] // 160)
         return luma[::step, ::step]
     return frame.reformat(width=160, height=max(2, 160 * frame.height // frame.width), format="gray").to_ndarray()
 
