@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from ..data import storage
+from ..data.aws import sqs_client
 from ..data.models import Clip, ErrorMap, Project, Publication, SocialAccount, utcnow
 from ..settings import Settings, get_settings
 from . import tokens as token_crypto
@@ -239,13 +240,6 @@ def sqs_handler(event: Any, context: Any = None, *, settings: Settings | None = 
     return {"processed": done}
 
 
-def _sqs(settings: Settings) -> Any:
-    kwargs: dict[str, Any] = {"region_name": settings.aws_region}
-    if settings.sqs_endpoint_url:
-        kwargs["endpoint_url"] = settings.sqs_endpoint_url
-    return boto3.client("sqs", **kwargs)
-
-
 def schedule_name(publication_id: str) -> str:
     return f"klipstar-publish-{publication_id}"
 
@@ -283,7 +277,7 @@ def dispatch_publication(pub: Publication, *, settings: Settings | None = None,
     if not due:
         return "local"
     if settings.publish_queue_url:
-        _sqs(settings).send_message(QueueUrl=settings.publish_queue_url, MessageBody=body)
+        sqs_client().send_message(QueueUrl=settings.publish_queue_url, MessageBody=body)
         return "queued"
     return "local"
 
