@@ -30,12 +30,13 @@ class _Style:
     outline: float
     shadow: float
     upper: bool
+    line_em: float  # average advance per character (in font sizes) used to fill a caption line
 
 
 STYLES: dict[str, _Style] = {
-    "karaoke": _Style(FONT_FAMILY, True, 0.082, 4, 5.0, 2.0, False),
-    "bold": _Style(f"{FONT_FAMILY} Black", False, 0.092, 3, 6.0, 3.0, True),
-    "minimal": _Style(FONT_FAMILY, False, 0.056, 8, 3.0, 1.0, False),
+    "karaoke": _Style(FONT_FAMILY, True, 0.082, 4, 5.0, 2.0, False, 0.55),
+    "bold": _Style(f"{FONT_FAMILY} Black", False, 0.092, 3, 6.0, 3.0, True, 0.55),
+    "minimal": _Style(FONT_FAMILY, False, 0.056, 8, 3.0, 1.0, False, 0.5),
 }
 
 
@@ -109,9 +110,7 @@ def write_ass(words: list[Word], style: str, width: int, height: int, safe_area:
     margin_r = safe_area.right + pad
     margin_v = safe_area.bottom + pad
     usable = max(1, width - margin_l - margin_r)
-    max_chars = max(8, int(usable / (0.55 * size)))  # Roboto averages ~0.5 em per character
-    if style == "minimal":
-        max_chars = max(8, int(usable / (0.5 * size)))
+    max_chars = max(8, int(usable / (st.line_em * size)))  # Roboto averages ~0.5 em per character
     words = [w for w in words if w.text.strip() and w.end > w.start - 1e-9]
     words.sort(key=lambda w: w.start)
 
@@ -138,8 +137,7 @@ def write_ass(words: list[Word], style: str, width: int, height: int, safe_area:
     header += ["", "[Events]", "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"]
 
     events: list[str] = []
-    max_words = st.max_words
-    for group in _groups(words, max_words, max_chars):
+    for group in _groups(words, st.max_words, max_chars):
         start, end = group[0].start, max(w.end for w in group)
         if _cs(end) <= _cs(start):
             end = start + 0.01
