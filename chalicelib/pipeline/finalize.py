@@ -14,10 +14,9 @@ from .common import (
     State,
     StepContext,
     carry,
-    execution_stopped,
+    ensure_still_there,
     load_project,
     step,
-    take_back,
     update_project,
 )
 
@@ -79,16 +78,12 @@ def save_rows_or_take_back(ctx: StepContext, rows: list[Clip]) -> None:
         for row in rows:
             batch.save(row)
     try:
-        Project.get(ctx.project_id, consistent_read=True)
-        gone = execution_stopped(ctx.execution_id)
-    except Project.DoesNotExist:
-        gone = True
-    if gone:
+        ensure_still_there(ctx)
+    except ProjectGone:
         with Clip.batch_write() as batch:
             for row in rows:
                 batch.delete(row)
-        take_back(ctx)
-        raise ProjectGone(f"project {ctx.project_id} was deleted during {ctx.step}") from None
+        raise
 
 
 @step("finalize")
