@@ -219,3 +219,10 @@ def embed(texts: list[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine similarities of two sets of L2-normalised vectors."""
     return np.asarray(a, dtype=np.float32) @ np.asarray(b, dtype=np.float32).T
+
+
+def unit_mean(vecs: np.ndarray) -> np.ndarray:
+    """The L2-normalised mean of a set of vectors (their centroid direction)."""
+    centroid = vecs.mean(axis=0)
+    centroid /= max(1e-9, float(np.linalg.norm(centroid)))
+    return centroid

@@ -145,19 +145,19 @@ def _grow(
         a, b = min(first, j), max(last, j)
         return 0 <= j < n and not used[j] and sentences[b].end - sentences[a].start <= max_duration
 
+    def centroid() -> np.ndarray:
+        return embeddings.unit_mean(vecs[first: last + 1])
+
     def pick(ok: Callable[[int], bool]) -> int | None:
         opts = [j for j in (first - 1, last + 1) if fits(j) and ok(j)]
         if not opts:
             return None
-        centroid = vecs[first: last + 1].mean(axis=0)
-        centroid /= max(1e-9, float(np.linalg.norm(centroid)))
+        c = centroid()
         # The more relevant and the more on-topic neighbour first; later on ties.
-        return min(opts, key=lambda j: (-round(float(rel[j]) + float(vecs[j] @ centroid), 9), -j))
+        return min(opts, key=lambda j: (-round(float(rel[j]) + float(vecs[j] @ c), 9), -j))
 
     def on_topic(j: int) -> bool:
-        centroid = vecs[first: last + 1].mean(axis=0)
-        centroid /= max(1e-9, float(np.linalg.norm(centroid)))
-        return float(vecs[j] @ centroid) >= TOPIC_SIM
+        return float(vecs[j] @ centroid()) >= TOPIC_SIM
 
     allowed = (lambda j: True) if filler[seed] else (lambda j: not filler[j])
     while sentences[last].end - sentences[first].start < min_duration:

@@ -257,9 +257,7 @@ class LocalScorer:
             pts -= 15.0
         vecs = self.sent_vecs[c.first_sentence: c.last_sentence + 1]
         if len(vecs) > 1:
-            centroid = vecs.mean(axis=0)
-            centroid /= max(1e-9, float(np.linalg.norm(centroid)))
-            coherence = float((vecs @ centroid).mean())
+            coherence = float((vecs @ embeddings.unit_mean(vecs)).mean())
             pts -= 30.0 * _clip01((0.7 - coherence) / 0.3)
         # Topic carrying across an edge means the clip starts/ends mid-story.
         if c.first_sentence > 0:
@@ -296,8 +294,7 @@ class LocalScorer:
         )
         kinds = [self.filler_kinds[i] for i in self._sent_range(c) if self.filler_kinds[i]]
         vecs = self.sent_vecs[c.first_sentence: c.last_sentence + 1]
-        centroid = vecs.mean(axis=0)
-        centroid /= max(1e-9, float(np.linalg.norm(centroid)))
+        centroid = embeddings.unit_mean(vecs)
         order = np.argsort(-(vecs @ centroid), kind="stable")
         central = next(
             (self.sentences[c.first_sentence + int(i)].text for i in order
