@@ -71,6 +71,7 @@ def _claim(pub: Publication) -> bool:
 
 
 def _set_status(pub: Publication, status: str, **fields: Any) -> None:
+    """Set status (and `fields`; None removes one); `pub` holds the updated row afterwards (ALL_NEW)."""
     actions = [Publication.status.set(status), Publication.updated_at.set(utcnow())]
     for name, value in fields.items():
         attr = getattr(Publication, name)
@@ -115,7 +116,6 @@ def emit_event(event_type: str, pub: Publication) -> str | None:
 
 def _fail(pub: Publication, error: dict[str, str]) -> Publication:
     _set_status(pub, "failed", error=ErrorMap(code=error["code"], message=error["message"][:500]))
-    pub.refresh()
     emit_event("clip.publish_failed", pub)
     return pub
 
@@ -157,7 +157,6 @@ def process_publication(
     if not _claim(pub):
         log.info("publication %s was claimed by another run", publication_id)
         return Publication.get(publication_id)
-    pub.refresh()
 
     try:
         target = resolve_target(pub.platform)
@@ -213,7 +212,6 @@ def process_publication(
             return _fail(pub, {"code": "internal_error", "message": "publishing failed unexpectedly"})
 
     _set_status(pub, "published", post_id=result.post_id, post_url=result.post_url, error=None)
-    pub.refresh()
     emit_event("clip.published", pub)
     return pub
 
@@ -333,7 +331,6 @@ def fail_stale_publications(*, older_than: timedelta = timedelta(minutes=30),
             )
         except UpdateError:
             continue
-        pub.refresh()
         emit_event("clip.publish_failed", pub)
         failed.append(pub.publication_id)
     return failed
