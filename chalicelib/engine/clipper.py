@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,6 @@ class RenderResult:
     platforms: list[str]
     thumbnail: Path | None = None
     layout: str = "crop"
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def clip_id_for(source_digest: str, start: float, end: float, prompt: str | None = None) -> str:
