@@ -34,6 +34,7 @@ from ..data import storage
 from ..data.aws import sqs_client
 from ..data.models import Clip, ErrorMap, Project, Publication, SocialAccount, utcnow
 from ..settings import Settings, get_settings
+from ..webhooks import events
 from . import tokens as token_crypto
 from .base import PlatformClient, PublishRequest, TokenSet
 from .errors import PublishError
@@ -102,11 +103,6 @@ def emit_event(event_type: str, pub: Publication) -> str | None:
     try:
         project = Project.get(pub.project_id)
     except DoesNotExist:
-        return None
-    try:
-        from ..webhooks import events
-    except ImportError:  # webhook delivery not installed yet
-        log.warning("webhooks.events unavailable; %s for %s not delivered", event_type, pub.publication_id)
         return None
     return events.enqueue(project, event_type, {"event": event_type, **publication_payload(pub)})
 
