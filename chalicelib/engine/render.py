@@ -131,9 +131,9 @@ def render_clip(
 ) -> RenderedFile:
     """Render source[start:end) framed by `plan` with burned-in `ass` captions to an MP4 at `out`."""
     duration = end - start
-    fps, anamorphic = _source_video(source)
     if duration <= 0:
         raise RenderFailed(f"empty clip range {start:.3f}-{end:.3f}")
+    fps, anamorphic = _source_video(source)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(out, ".mp4")
