@@ -94,6 +94,12 @@ class PublishResult:
     post_url: str | None
 
 
+def caption_text(req: PublishRequest) -> str:
+    """Title, description and #hashtags as one caption, blank lines between the non-empty parts."""
+    tags = " ".join("#" + t.lstrip("#") for t in req.tags)
+    return "\n\n".join(part for part in (req.title.strip(), req.description.strip(), tags) if part)
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent/invalid."""
     if not value:

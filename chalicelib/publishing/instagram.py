@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from .base import PlatformClient, PublishRequest, PublishResult, TokenSet, json_or_empty
+from .base import PlatformClient, PublishRequest, PublishResult, TokenSet, caption_text, json_or_empty
 from .errors import AuthFailed, PlatformError, QuotaExceeded
 
 MAX_CAPTION = 2200
@@ -81,9 +81,7 @@ class InstagramClient(PlatformClient):
                             code=f"instagram_{err.get('code', resp.status_code)}")
 
     def caption(self, req: PublishRequest) -> str:
-        tags = " ".join("#" + t.lstrip("#") for t in req.tags)
-        text = "\n\n".join(p for p in (req.title.strip(), req.description.strip(), tags) if p)
-        return text[:MAX_CAPTION]
+        return caption_text(req)[:MAX_CAPTION]
 
     def create_container(self, ig_user_id: str, req: PublishRequest) -> str:
         if not req.video_url:

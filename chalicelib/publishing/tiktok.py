@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from .base import PlatformClient, PublishRequest, PublishResult, TokenSet, json_or_empty
+from .base import PlatformClient, PublishRequest, PublishResult, TokenSet, caption_text, json_or_empty
 from .errors import AuthFailed, LimitExceeded, PlatformError
 
 MiB = 1024 * 1024
@@ -86,8 +86,7 @@ def plan_chunks(video_size: int, preferred: int = 10 * MiB) -> ChunkPlan:
 
 def caption_for(req: PublishRequest) -> str:
     """Title, description and hashtags as one caption within TikTok's 2200 UTF-16 code units."""
-    tags = " ".join("#" + t.lstrip("#") for t in req.tags)
-    text = "\n\n".join(part for part in (req.title.strip(), req.description.strip(), tags) if part)
+    text = caption_text(req)
     while len(text.encode("utf-16-le")) // 2 > MAX_CAPTION:
         text = text[:-1]
     return text
