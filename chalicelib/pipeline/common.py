@@ -93,8 +93,10 @@ def load_prompt_job(job_id: str) -> PromptJob:
         raise ProjectGone(f"prompt job {job_id} no longer exists") from None
 
 
-def update_project(project_id: str, **values: Any) -> None:
-    """Set attributes on the project only if it still exists (never re-creates a deleted row)."""
+def update_project(project_id: str, **values: Any) -> Project:
+    """Set attributes on the project only if it still exists (never re-creates a deleted row).
+
+    Returns the updated row (UpdateItem answers with every attribute, so no re-read is needed)."""
     values.setdefault("updated_at", utcnow())
     actions = [getattr(Project, name).set(value) for name, value in values.items()]
     probe = Project(project_id)
@@ -104,6 +106,7 @@ def update_project(project_id: str, **values: Any) -> None:
         if "ConditionalCheckFailed" in str(exc.cause_response_code or exc):
             raise ProjectGone(f"project {project_id} no longer exists") from None
         raise
+    return probe
 
 
 def set_stage(project_id: str, stage: str, progress: int) -> None:

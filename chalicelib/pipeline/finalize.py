@@ -95,7 +95,7 @@ def handler(ctx: StepContext) -> State:
     rows = clip_rows(ctx, project, scored, ctx.state.get("rendered", []), transcript)
     save_rows_or_take_back(ctx, rows)
     update_project(ctx.project_id, status="completed", stage="completed", progress=100, completed_at=utcnow())
-    quotas.release_project_slot(ctx.project_id)
+    quotas.release_project_slot(project)
     # intermediate files (audio, chunk transcripts) are not needed any more; source and transcript stay
     storage.delete_prefix(storage.work_key(ctx.tenant, ctx.project_id, "audio"))
     storage.delete_prefix(storage.work_key(ctx.tenant, ctx.project_id, "transcript-part-"))

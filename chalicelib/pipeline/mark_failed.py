@@ -66,7 +66,7 @@ def fail_project(project_id: str, code: str, message: str) -> bool:
     if project.status != "processing":
         return False
     try:
-        update_project(
+        project = update_project(
             project_id,
             status="failed",
             stage="failed",
@@ -75,8 +75,7 @@ def fail_project(project_id: str, code: str, message: str) -> bool:
         )
     except ProjectGone:
         return False
-    quotas.release_project_slot(project_id)
-    project.refresh(consistent_read=True)
+    quotas.release_project_slot(project)
     events.enqueue(project, "project.failed", events.project_failed(project))
     return True
 
