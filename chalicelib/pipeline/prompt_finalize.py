@@ -32,7 +32,6 @@ def handler(ctx: StepContext) -> State:
             PromptJob.reason.set(ctx.state.get("reason") if not clip_ids else None),
         ],
         condition=PromptJob.job_id.exists(),
-    )
-    job.refresh(consistent_read=True)
+    )  # update() loads the new values into `job`
     events.enqueue(project, "prompt.completed", events.prompt_completed(project, job))
     return carry(ctx.state, clip_ids=clip_ids)
