@@ -173,15 +173,13 @@ class LocalScorer:
     def __init__(self, transcript: Transcript, sentences: Sequence[Sentence], audio: Path | None) -> None:
         self.transcript = transcript
         self.sentences = list(sentences)
-        self.sent_vecs = embeddings.embed([s.text for s in self.sentences]) if self.sentences else np.zeros(
-            (0, embeddings.DIM), dtype=np.float32
-        )
+        self.sent_vecs = embeddings.embed([s.text for s in self.sentences])  # (0, DIM) when there are none
         self.keywords = tx.KeywordModel([s.text for s in self.sentences])
         self.energy = load_energy(audio)
         self.filler_kinds = sentence_filler_kinds(self.sentences)
         self.hook_vecs, self.insight_vecs, self.topic_vecs, self.topic_names = _prototype_vectors()
-        self.hook_sims = (self.sent_vecs @ self.hook_vecs.T).max(axis=1) if self.sentences else np.zeros(0)
-        self.insight_sims = (self.sent_vecs @ self.insight_vecs.T).max(axis=1) if self.sentences else np.zeros(0)
+        self.hook_sims = (self.sent_vecs @ self.hook_vecs.T).max(axis=1)
+        self.insight_sims = (self.sent_vecs @ self.insight_vecs.T).max(axis=1)
 
     # -- helpers --
     def _words(self, c: Candidate) -> list[Word]:
