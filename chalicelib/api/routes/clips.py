@@ -9,7 +9,7 @@ from chalice import Blueprint
 from ...data.models import Project, Publication, SocialAccount, utcnow
 from ...engine.platforms import PLATFORMS
 from ...publishing.errors import LimitExceeded
-from ...publishing.limits import check_publish_request
+from ...publishing.limits import account_platform_of, check_publish_request, resolve_target
 from ...publishing.worker import dispatch_publication
 from ..errors import ApiError
 from ..loaders import load_clip, load_owned, new_id
@@ -19,12 +19,6 @@ from ..serialize import clip_json, publication_out
 
 bp = Blueprint(__name__)
 TAG = "clips"
-# Publish platform -> the social account platform names that can post it.
-ACCOUNT_PLATFORMS: dict[str, set[str]] = {
-    "youtube_shorts": {"youtube_shorts", "youtube"},
-    "tiktok": {"tiktok"},
-    "reels": {"reels", "instagram"},
-}
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 
 
@@ -50,7 +44,7 @@ def publish_clip(call: Call) -> Reply:
     tenant = call.principal.tenant
     clip = load_clip(tenant, call.params["clip_id"])
     account = load_owned(SocialAccount, "social account", tenant, body.account_id, param="account_id")
-    if account.platform not in ACCOUNT_PLATFORMS[body.platform]:
+    if account_platform_of(account.platform) != resolve_target(body.platform).account_platform:
         raise ApiError(422, "platform_mismatch",
                        f"Social account {body.account_id!r} is a {account.platform} account, not {body.platform}.",
                        param="platform")
