@@ -56,22 +56,6 @@ class ApiError(Exception):
         )
 
 
-def bad_request(message: str, param: str | None = None, code: str = "invalid_request") -> ApiError:
-    return ApiError(400, code, message, param)
-
-
-def not_found(kind: str, param: str | None = None) -> ApiError:
-    return ApiError(404, "resource_missing", f"No such {kind}.", param)
-
-
-def conflict(code: str, message: str, param: str | None = None) -> ApiError:
-    return ApiError(409, code, message, param)
-
-
-def unprocessable(code: str, message: str, param: str | None = None) -> ApiError:
-    return ApiError(422, code, message, param)
-
-
 def internal_error() -> ApiError:
     return ApiError(500, "internal_error", "An internal error occurred. Retry later or contact support.")
 

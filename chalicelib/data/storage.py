@@ -117,14 +117,6 @@ def presign_get(key: str, expires_in: int | None = None, filename: str | None = 
     )
 
 
-def presign_put(key: str, content_type: str, expires_in: int | None = None) -> str:
-    return s3_client().generate_presigned_url(
-        "put_object",
-        Params={"Bucket": bucket(), "Key": key, "ContentType": content_type},
-        ExpiresIn=expires_in or get_settings().presign_expiry_seconds,
-    )
-
-
 def delete_prefix(prefix: str) -> int:
     """Delete every object under `prefix`; returns how many were deleted."""
     client = s3_client()
