@@ -197,11 +197,11 @@ def complete_json(backend: str, settings: Settings, system: str, user: str) -> A
     return _extract_json(chat(settings, system, user))
 
 
-def _safe(message: str, settings: Settings) -> str:
-    """A log-safe failure description (secrets masked, one line, bounded)."""
-    for secret in (settings.llm_api_key,):
-        if secret:
-            message = message.replace(secret, "***")
+def safe_error(exc: Exception, settings: Settings) -> str:
+    """A log-safe description of a failure (the API key masked, one line, bounded)."""
+    message = str(exc)
+    if settings.llm_api_key:
+        message = message.replace(settings.llm_api_key, "***")
     return " ".join(message.split())[:300]
 
 
@@ -241,7 +241,7 @@ def llm_score(backend: str, transcript: Transcript, local: list[ScoredClip], *, 
         log.warning("LLM scorer (%s) answer invalid (%d errors); using the local scorer", backend, exc.error_count())
         return local
     except LlmError as exc:
-        log.warning("LLM scorer (%s) failed: %s; using the local scorer", backend, _safe(str(exc), settings))
+        log.warning("LLM scorer (%s) failed: %s; using the local scorer", backend, safe_error(exc, settings))
         return local
     out = list(local)
     for c in answer.clips:
@@ -277,6 +277,3 @@ def llm_rerank(
     _validate_ids([r.id for r in answer.ranking], {i for i, _ in passages})
     return {r.id: float(r.relevance) for r in answer.ranking}
 
-
-def safe_error(exc: Exception, settings: Settings) -> str:
-    return _safe(str(exc), settings)
