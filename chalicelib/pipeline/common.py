@@ -181,14 +181,19 @@ def transient_reason(exc: BaseException) -> str | None:
     return None
 
 
+def new_metrics() -> EphemeralMetrics:
+    """A per-invocation EMF buffer in the configured namespace (POWERTOOLS_METRICS_NAMESPACE)."""
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE)
+    return EphemeralMetrics(namespace=namespace, service=SERVICE)
+
+
 def step(name: str) -> Callable[[Callable[[StepContext], State]], Callable[[State, Any], State]]:
     """Decorate a step body `fn(ctx) -> new state` into a Lambda handler `(event, context) -> state`."""
 
     def decorate(fn: Callable[[StepContext], State]) -> Callable[[State, Any], State]:
         @functools.wraps(fn)
         def handler(event: State, context: Any = None) -> State:
-            namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE)
-            metrics = EphemeralMetrics(namespace=namespace, service=SERVICE)
+            metrics = new_metrics()
             metrics.add_dimension(name="step", value=name)
             execution_id = str(event.get("execution_id", ""))
             logger.thread_safe_append_keys(

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from ..data.aws import stepfunctions_client
 from ..data.models import Project, utcnow
-from .common import logger
+from .common import logger, new_metrics
 from .mark_failed import fail_project
 
 GRACE = timedelta(minutes=10)  # a project younger than this may still be starting
@@ -52,12 +54,7 @@ def sweep(now: Any = None) -> list[str]:
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Lambda entry (scheduled event): sweep, log and count what was failed."""
-    import os
-
-    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-
-    metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Klipstar"),
-                               service="klipstar-pipeline")
+    metrics = new_metrics()
     failed = sweep()
     metrics.add_metric(name="ProjectsSwept", unit=MetricUnit.Count, value=len(failed))
     metrics.flush_metrics()
