@@ -345,17 +345,18 @@ def transcribe(
     model_id = resolve_model(settings.whisper_model)
     english_only = _is_english_only(model_id)
     lang = _check_language(language, english_only)
-    samples = read_window(Path(audio), offset, duration)
+    audio = Path(audio)
+    samples = read_window(audio, offset, duration)
     window = len(samples) / SAMPLE_RATE
-    regions = file_regions(Path(audio), offset, offset + window)
+    regions = file_regions(audio, offset, offset + window)
     pieces = [(a - offset, b - offset, lo - offset, hi - offset) for a, b, lo, hi in group_pieces(regions)]
     if not pieces:
         raise NoSpeech("no speech was found in the audio")
     model = get_model(model_id, settings.whisper_compute_type, _threads(settings.whisper_threads))
     words: list[Word] = []
     detected = lang
+    base = round(offset * SAMPLE_RATE)  # index from absolute times: chunked and single runs agree exactly
     for a, b, lo, hi in pieces:
-        base = round(offset * SAMPLE_RATE)  # index from absolute times: chunked and single runs agree exactly
         piece = samples[round((a + offset) * SAMPLE_RATE) - base : round((b + offset) * SAMPLE_RATE) - base]
         segments, info = model.transcribe(
             piece,
