@@ -98,14 +98,19 @@ def get_json(key: str) -> Any:
     return json.loads(s3_client().get_object(Bucket=bucket(), Key=key)["Body"].read())
 
 
-def exists(key: str) -> bool:
+def object_size(key: str) -> int | None:
+    """The object's size in bytes, or None when there is no such object."""
     try:
-        s3_client().head_object(Bucket=bucket(), Key=key)
+        head = s3_client().head_object(Bucket=bucket(), Key=key)
     except s3_client().exceptions.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-            return False
+            return None
         raise
-    return True
+    return int(head["ContentLength"])
+
+
+def exists(key: str) -> bool:
+    return object_size(key) is not None
 
 
 def presign_get(key: str, expires_in: int | None = None, filename: str | None = None) -> str:

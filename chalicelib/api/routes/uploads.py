@@ -33,29 +33,21 @@ def safe_object_name(filename: str) -> str:
     return name
 
 
-def _head_size(key: str) -> int | None:
-    try:
-        return int(storage.s3_client().head_object(Bucket=storage.bucket(), Key=key)["ContentLength"])
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-            return None
-        raise
-
-
-def _check_size(upload: Upload, size: int) -> None:
+def _mark_uploaded(upload: Upload, size: int) -> None:
+    """Mark the upload uploaded if `size` is the declared size; else delete the object and answer 422."""
     if size != int(upload.size):
         storage.delete_prefix(upload.key)
         raise ApiError(422, "size_mismatch",
                        f"The uploaded file has {size} bytes, not the declared {int(upload.size)}.")
+    upload.update(actions=[Upload.status.set("uploaded")])
 
 
 def finish_single_put(upload: Upload) -> bool:
     """Mark a single-PUT upload uploaded if its object is there (True), else False."""
-    size = _head_size(upload.key)
+    size = storage.object_size(upload.key)
     if size is None:
         return False
-    _check_size(upload, size)
-    upload.update(actions=[Upload.status.set("uploaded")])
+    _mark_uploaded(upload, size)
     return True
 
 
@@ -135,7 +127,5 @@ def complete_upload(call: Call) -> Reply:
         if code in {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "NoSuchUpload", "MalformedXML"}:
             raise ApiError(422, "invalid_parts", f"The parts could not be assembled ({code}).", param="parts") from None
         raise
-    size = _head_size(upload.key)
-    _check_size(upload, size or 0)
-    upload.update(actions=[Upload.status.set("uploaded")])
+    _mark_uploaded(upload, storage.object_size(upload.key) or 0)
     return Reply(200, upload_out(upload))
