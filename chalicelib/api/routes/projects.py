@@ -16,6 +16,7 @@ from ..loaders import load_owned, load_project, load_upload, new_id
 from ..routing import Call, Reply, api_route
 from ..schemas import ListProjectsQuery, ProjectCreate, ProjectList, ProjectOut, PromptCreate, PromptJobOut
 from ..serialize import project_out, prompt_job_out
+from .uploads import finish_single_put
 
 bp = Blueprint(__name__)
 TAG = "projects"
@@ -40,11 +41,8 @@ def _claim_upload(tenant: str, upload_id: str, project_id: str) -> Upload:
     upload = load_upload(tenant, upload_id, param="upload_id")
     if upload.status == "consumed":
         raise ApiError(409, "upload_consumed", "This upload already belongs to a project.", param="upload_id")
-    if upload.status == "pending":
-        from ..routes.uploads import finish_single_put
-
-        if upload.multipart_upload_id is not None or not finish_single_put(upload):
-            raise ApiError(409, "upload_incomplete", "The upload has not been completed yet.", param="upload_id")
+    if upload.status == "pending" and (upload.multipart_upload_id is not None or not finish_single_put(upload)):
+        raise ApiError(409, "upload_incomplete", "The upload has not been completed yet.", param="upload_id")
     try:
         upload.update(
             actions=[Upload.status.set("consumed"), Upload.project_id.set(project_id), Upload.expires_at.remove()],
@@ -53,6 +51,11 @@ def _claim_upload(tenant: str, upload_id: str, project_id: str) -> Upload:
     except UpdateError:
         raise ApiError(409, "upload_consumed", "This upload already belongs to a project.", param="upload_id") from None
     return upload
+
+
+def _unclaim_upload(upload: Upload) -> None:
+    """Undo _claim_upload when the project could not be created."""
+    upload.update(actions=[Upload.status.set("uploaded"), Upload.project_id.remove()])
 
 
 @api_route(bp, "/v1/projects", "POST", status=201, summary="Submit a video for clipping", tag=TAG,
@@ -74,7 +77,7 @@ def create_project(call: Call) -> Reply:
         quotas.acquire_project_slot(principal.account_id, principal.plan)
     except quotas.ConcurrencyLimited as exc:
         if upload is not None:
-            upload.update(actions=[Upload.status.set("uploaded"), Upload.project_id.remove()])
+            _unclaim_upload(upload)
         raise ApiError(429, "concurrency_limited", str(exc),
                        headers={"Retry-After": str(quotas.CONCURRENCY_RETRY_SECONDS)}) from None
     now = utcnow()
@@ -97,7 +100,7 @@ def create_project(call: Call) -> Reply:
         quotas.release_project_slot(project)
         project.delete()
         if upload is not None:
-            upload.update(actions=[Upload.status.set("uploaded"), Upload.project_id.remove()])
+            _unclaim_upload(upload)
         raise
     project.update(actions=[Project.execution_arn.set(arn)])
     return Reply(201, project_out(project, with_clips=False))
@@ -169,7 +172,6 @@ def create_prompt_job(call: Call) -> Reply:
         raise
     job.update(actions=[PromptJob.execution_arn.set(arn)])
     return Reply(202, prompt_job_out(job))
-
 
 
 @api_route(bp, "/v1/prompt-jobs/{job_id}", "GET", summary="Get a prompt job (status, clip ids, reason)",
