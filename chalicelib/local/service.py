@@ -79,16 +79,13 @@ def local_environment(moto_port: int, api_port: int) -> dict[str, str]:
 
 def reset_cached_clients() -> None:
     """Forget every cached settings object and AWS client so new endpoints take effect."""
-    from ..data import models, storage
+    from ..data import aws, models, storage
     from ..settings import get_settings
 
     get_settings.cache_clear()
     storage.s3_client.cache_clear()
     models.bind_models()
-    with contextlib.suppress(ImportError):
-        from ..data import aws
-
-        aws.reset_clients()
+    aws.reset_clients()
 
 
 @dataclass
@@ -160,7 +157,7 @@ class LocalService:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ServiceError(f"moto's server is not installed ({exc.name}): run `make setup`") from None
-        from . import lambda_seam
+        from .aws import MOTO_CONFIG
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         # moto's ASL interpreter logs every caught error (and IsPresent misses) at ERROR with a huge
@@ -168,10 +165,8 @@ class LocalService:
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
         self._moto.start()
-        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-        response = requests.post(f"{self.moto_url}/moto-api/config", json=config, timeout=10)
+        response = requests.post(f"{self.moto_url}/moto-api/config", json=MOTO_CONFIG, timeout=10)
         response.raise_for_status()
-        lambda_seam.install()
 
     def _provision(self) -> None:
         from . import resources
