@@ -89,8 +89,8 @@ def validation_error(exc: ValidationError, prefix: str | None = None) -> ApiErro
     return ApiError(400, code, message, param=param)
 
 
-def _parse_body(raw: bytes, model: type[BaseModel]) -> tuple[Any, BaseModel]:
-    """(parsed JSON, validated model) from the raw request body."""
+def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
+    """The validated model from the raw request body (400 invalid_json unless it is a JSON object)."""
     try:
         text = raw.decode("utf-8") if raw else ""
     except UnicodeDecodeError:
@@ -104,7 +104,7 @@ def _parse_body(raw: bytes, model: type[BaseModel]) -> tuple[Any, BaseModel]:
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
     try:
-        return data, model.model_validate_json(text)
+        return model.model_validate_json(text)
     except ValidationError as exc:
         raise validation_error(exc) from None
 
@@ -142,7 +142,7 @@ def _run(spec: RouteSpec, view: Callable[[Call], Reply], principal: Principal, p
     call = Call(principal=principal, params=params)
     call.query = _parse_query(st.request.query_params, spec.query_model)
     if spec.request_model is not None:
-        _, call.body = _parse_body(raw, spec.request_model)
+        call.body = _parse_body(raw, spec.request_model)
     reply = view(call)
     return {"status": reply.status, "body": _dump(reply.body), "headers": reply.headers}
 
