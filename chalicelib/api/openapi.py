@@ -59,7 +59,7 @@ def _error_statuses(spec: RouteSpec) -> set[int]:
     return statuses
 
 
-def _operation(spec: RouteSpec, defs: dict[str, Any]) -> dict[str, Any]:
+def _operation(spec: RouteSpec) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary, "tags": [spec.tag]}
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
@@ -105,7 +105,7 @@ def build_openapi() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     method_order = ("GET", "POST", "PUT", "PATCH", "DELETE")
     for spec in sorted(ROUTES, key=lambda r: (r.path, method_order.index(r.method.upper()))):  # import-order free
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, defs)
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
     return {
         "openapi": "3.1.0",
         "info": {
