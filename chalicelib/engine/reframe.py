@@ -12,6 +12,7 @@ an ffmpeg crop expression in `t` (see `crop_expressions`): no Python frame loop 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -325,10 +326,27 @@ def _shot_path(
     return keys
 
 
+@functools.lru_cache(maxsize=4)
+def _analyse_file(
+    video: Path, identity: tuple[int, int, int], start: float, end: float, samples_per_second: float
+) -> _Analysis:
+    """_analyse, remembered per file version (inode, size, mtime): a clip rendered at several output
+    sizes is decoded and searched for faces once. The result is shared, so it is never modified."""
+    del identity  # part of the cache key only
+    return _analyse(video, start, end, samples_per_second)
+
+
 def plan_crop(video: Path, start: float, end: float, out_w: int, out_h: int, *, settings: Settings) -> CropPlan:
     """Plan how clip [start, end) of `video` is framed at out_w x out_h: a face-following crop or a fit."""
-    an = _analyse(Path(video), start, end, settings.face_samples_per_second)
-    return plan_from_analysis(an, out_w, out_h, settings.face_samples_per_second)
+    video = Path(video)
+    rate = settings.face_samples_per_second
+    try:
+        st = video.stat()
+    except OSError:
+        an = _analyse(video, start, end, rate)  # raises the usual CorruptMedia
+    else:
+        an = _analyse_file(video, (st.st_ino, st.st_size, st.st_mtime_ns), start, end, rate)
+    return plan_from_analysis(an, out_w, out_h, rate)
 
 
 def plan_from_analysis(an: _Analysis, out_w: int, out_h: int, rate: float) -> CropPlan:
