@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice.app import Request
 
+from ..data.models import tenant_of
 from ..data.quotas import RateState
 
 
@@ -23,7 +24,7 @@ class Principal:
 
     @property
     def tenant(self) -> str:
-        return f"{self.account_id}#{self.mode}"
+        return tenant_of(self.account_id, self.mode)
 
 
 @dataclass
