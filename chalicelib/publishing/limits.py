@@ -58,7 +58,6 @@ TARGETS: dict[str, Target] = {
     ),
 }
 ALIASES = {"youtube": "youtube_shorts", "shorts": "youtube_shorts", "instagram": "reels"}
-ACCOUNT_PLATFORMS = ("youtube", "tiktok", "instagram")
 ACCOUNT_ALIASES = {"youtube_shorts": "youtube", "reels": "instagram"}
 
 
