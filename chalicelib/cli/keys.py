@@ -57,7 +57,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return {"create": _create, "list": _list, "revoke": _revoke}[args.keys_command](args)
 
 
-def add_keys_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `keys` on the `klipstar` command."""
     keys = subparsers.add_parser("keys", help="create, list and revoke API keys")
     keys.add_argument("--init-tables", action="store_true", help="create missing DynamoDB tables first")

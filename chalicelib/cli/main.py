@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -113,29 +112,15 @@ def add_clip_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_clip)
 
 
-# Subcommands that live with their own layer; each module exposes `add_parser(subparsers)`.
-OPTIONAL_COMMANDS: tuple[str, ...] = (
-    "chalicelib.cli.keys",
-    "chalicelib.cli.serve",
-    "chalicelib.cli.webhooks",
-    "chalicelib.cli.demo",
-)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="klipstar", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_clip_parser(sub)
-    for module_name in OPTIONAL_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        add = getattr(module, "add_parser", None) or getattr(module, "add_keys_parser", None)
-        if add is not None:
-            add(sub)
+    # subcommands that live in their own modules (imported here: demo imports format_table from this one)
+    from . import demo, keys, serve, webhooks
+
+    for module in (keys, serve, webhooks, demo):
+        module.add_parser(sub)
     return parser
 
 
