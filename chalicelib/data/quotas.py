@@ -131,6 +131,11 @@ def _windows(t: float) -> tuple[int, int, int, int]:
     return minute, hour, reset_min, reset_hour
 
 
+def _window_keys(account_id: str, minute: int, hour: int) -> tuple[str, str]:
+    """The counter keys of the account's minute and hour windows."""
+    return f"{account_id}#min#{minute}", f"{account_id}#hour#{hour}"
+
+
 def _policy(limits: PlanLimits) -> str:
     return f"{limits.per_minute};w=60, {limits.per_hour};w=3600"
 
@@ -148,7 +153,7 @@ def charge_request(account_id: str, plan: str) -> RateState:
     limits = limits_for(plan)
     t = now()
     minute, hour, reset_min, reset_hour = _windows(t)
-    min_key, hour_key = f"{account_id}#min#{minute}", f"{account_id}#hour#{hour}"
+    min_key, hour_key = _window_keys(account_id, minute, hour)
     used_min = _try_increment(min_key, limits.per_minute, (minute + 2) * 60)
     if used_min is None:
         state = RateState(limits.per_minute, 0, reset_min, _policy(limits), retry_after=reset_min)
@@ -165,7 +170,7 @@ def peek(account_id: str, plan: str) -> RateState:
     """The current rate state without charging (for replayed idempotent responses)."""
     limits = limits_for(plan)
     minute, hour, reset_min, reset_hour = _windows(now())
-    used = {f"{account_id}#min#{minute}": 0, f"{account_id}#hour#{hour}": 0}
+    used = dict.fromkeys(_window_keys(account_id, minute, hour), 0)
     for item in RateCounter.batch_get(list(used)):
         used[item.counter_key] = int(item.count or 0)
     return _state(limits, *used.values(), reset_min, reset_hour)
