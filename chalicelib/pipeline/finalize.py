@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..data import quotas, storage
-from ..data.models import Clip, Project, utcnow
+from ..data.models import Clip, utcnow
 from ..engine.types import ScoredClip, Transcript
 from .common import (
     ProjectGone,
@@ -23,7 +23,6 @@ from .common import (
 
 def clip_rows(
     ctx: StepContext,
-    project: Project,
     scored: list[dict[str, Any]],
     rendered: list[dict[str, Any]],
     transcript: Transcript,
@@ -92,7 +91,7 @@ def handler(ctx: StepContext) -> State:
     project = load_project(ctx.project_id)
     scored = storage.get_json(ctx.state["scored_key"])
     transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
-    rows = clip_rows(ctx, project, scored, ctx.state.get("rendered", []), transcript)
+    rows = clip_rows(ctx, scored, ctx.state.get("rendered", []), transcript)
     save_rows_or_take_back(ctx, rows)
     update_project(ctx.project_id, status="completed", stage="completed", progress=100, completed_at=utcnow())
     quotas.release_project_slot(project)

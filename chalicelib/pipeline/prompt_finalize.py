@@ -21,7 +21,7 @@ def handler(ctx: StepContext) -> State:
     existing = list(Clip.by_project.query(ctx.project_id))
     first_rank = max((int(c.rank) for c in existing), default=-1) + 1
     rows = clip_rows(
-        ctx, project, scored, ctx.state.get("rendered", []), transcript, first_rank=first_rank, prompt_job_id=job_id
+        ctx, scored, ctx.state.get("rendered", []), transcript, first_rank=first_rank, prompt_job_id=job_id
     )
     save_rows_or_take_back(ctx, rows)
     clip_ids = [r.clip_id for r in rows]
