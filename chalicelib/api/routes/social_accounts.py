@@ -7,7 +7,7 @@ envelope-encrypted (chalicelib.publishing.tokens) and never appear in any respon
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from chalice import Blueprint
@@ -69,7 +69,7 @@ def _out(account: SocialAccount, tokens: TokenSet | None = None) -> SocialAccoun
             tokens = TokenSet.from_dict(decrypt_tokens(account.encrypted_tokens, account.social_account_id))
         except (TokenCryptoError, KeyError, ValueError):
             tokens = None
-    expires = (datetime.fromtimestamp(tokens.expires_at, tz=utcnow().tzinfo)
+    expires = (datetime.fromtimestamp(tokens.expires_at, tz=UTC)
                if tokens is not None and tokens.expires_at else None)
     return SocialAccountOut(
         id=account.social_account_id,
