@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from ..api.serialize import project_out
 from ..data import storage
 from ..data.aws import sqs_client
 from ..data.models import Clip, Project, PromptJob, WebhookDelivery, utcnow
@@ -31,42 +32,10 @@ def new_event_id() -> str:
     return "evt_" + secrets.token_hex(12)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def project_fields(project: Project) -> dict[str, Any]:
     """The project as GET /v1/projects/:id shows it (without clips): the API's own serializer."""
-    try:
-        from ..api.serialize import project_out
-    except ImportError:  # the API package is not deployed with this function
-        return _basic_project_fields(project)
     out = project_out(project, with_clips=False)
     out.pop("clips", None)
-    return out
-
-
-def _basic_project_fields(project: Project) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": project.project_id,
-        "status": project.status,
-        "stage": project.stage,
-        "progress": int(project.progress or 0),
-        "created_at": _iso(project.created_at),
-        "completed_at": _iso(project.completed_at),
-        "video_url": project.video_url,
-        "upload_id": project.upload_id,
-        "max_clips": int(project.max_clips),
-        "caption_style": project.caption_style,
-        "platforms": list(project.platforms or []),
-        "min_duration": float(project.min_duration),
-        "max_duration": float(project.max_duration),
-        "language": project.language,
-        "webhook_url": project.webhook_url,
-        "metadata": dict(project.metadata or {}),
-    }
-    if project.error is not None:
-        out["error"] = {"code": project.error.code, "message": project.error.message}
     return out
 
 
