@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from ..data import storage
+from ..data.models import Project
 from ..engine import segment
 from ..engine.clipper import clip_id_for, plan_render_jobs
+from ..engine.platforms import DEFAULT_PLATFORMS
 from ..engine.score import score_candidates, select_clips
 from ..engine.types import ClipOptions, ScoredClip, Transcript
 from ..settings import get_settings
 from .common import State, StepContext, carry, ensure_still_there, load_project, set_stage, step, workspace
 
 
-def options_of(project: object) -> ClipOptions:
+def options_of(project: Project) -> ClipOptions:
     """The project's request fields as validated ClipOptions."""
     return ClipOptions(
-        max_clips=int(project.max_clips),  # type: ignore[attr-defined]
-        caption_style=project.caption_style,  # type: ignore[attr-defined]
-        platforms=list(project.platforms or []) or ["youtube_shorts", "tiktok", "reels"],  # type: ignore[attr-defined]
-        min_duration=float(project.min_duration),  # type: ignore[attr-defined]
-        max_duration=float(project.max_duration),  # type: ignore[attr-defined]
-        language=project.language,  # type: ignore[attr-defined]
+        max_clips=int(project.max_clips),
+        caption_style=project.caption_style,
+        platforms=list(project.platforms or DEFAULT_PLATFORMS),
+        min_duration=float(project.min_duration),
+        max_duration=float(project.max_duration),
+        language=project.language,
     ).validate()
 
 
