@@ -27,7 +27,7 @@ def _stored_source(project: Project) -> str | None:
     """The object key of a source already in storage (an upload), if any."""
     if project.source_key:
         return project.source_key
-    if getattr(project, "upload_key", None):
+    if project.upload_key:
         return project.upload_key
     if project.upload_id:
         folder = storage.upload_key(project.tenant, project.upload_id, "x").rsplit("/", 1)[0] + "/"
