@@ -195,9 +195,7 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
                     *EVENTS_OUT],
     "prompt_finalize": [STOPPED, ddb(READ, "projects"), ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs"),
                         ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
-    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects"), SLOT, ddb(READ, "clips"), *EVENTS_OUT,
-                {"Effect": "Allow", "Action": ["states:DescribeExecution"],
-                 "Resource": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:*")}],
+    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects"), SLOT, ddb(READ, "clips"), *EVENTS_OUT, STOPPED],
     "webhook_dispatcher": [
         ddb([*READ, "dynamodb:UpdateItem"], "webhook-deliveries"),
         ddb(READ, "accounts"),
@@ -240,6 +238,11 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
 
 def chalice_logical_id(name: str) -> str:
     return "APIHandler" if name == "api_handler" else camel(name)
+
+
+def function_logical_id(fn: Any) -> str:
+    """The template resource of a pipeline function: ours for image functions, Chalice's for zip ones."""
+    return camel(fn.name) + "Function" if fn.package == "image" else chalice_logical_id(fn.name)
 
 
 def build() -> dict[str, Any]:
@@ -329,7 +332,7 @@ def build() -> dict[str, Any]:
     for fn in FUNCTIONS:
         if fn.package != "image":
             continue
-        resources[camel(fn.name) + "Function"] = {
+        resources[function_logical_id(fn)] = {
             "Type": "AWS::Serverless::Function",
             "Properties": {
                 "PackageType": "Image",
@@ -345,10 +348,7 @@ def build() -> dict[str, Any]:
             },
         }
 
-    arns: dict[str, Any] = {}
-    for fn in FUNCTIONS:
-        logical = camel(fn.name) + "Function" if fn.package == "image" else chalice_logical_id(fn.name)
-        arns[fn.placeholder] = getatt(logical, "Arn")
+    arns: dict[str, Any] = {fn.placeholder: getatt(function_logical_id(fn), "Arn") for fn in FUNCTIONS}
     arns["RenderMaxConcurrency"] = ref("RenderMaxConcurrency")
     arns["TranscribeMaxConcurrency"] = ref("TranscribeMaxConcurrency")
     resources["PipelineStateMachine"] = {
@@ -357,9 +357,7 @@ def build() -> dict[str, Any]:
             "DefinitionUri": ASL_URI,
             "DefinitionSubstitutions": arns,
             "Tracing": {"Enabled": True},
-            "Policies": [{"LambdaInvokePolicy": {"FunctionName": ref(
-                camel(fn.name) + "Function" if fn.package == "image" else chalice_logical_id(fn.name))}}
-                for fn in FUNCTIONS],
+            "Policies": [{"LambdaInvokePolicy": {"FunctionName": ref(function_logical_id(fn))}} for fn in FUNCTIONS],
         },
     }
     # API Gateway's own answers (unknown path, oversize body, throttling) in the API's error shape.
