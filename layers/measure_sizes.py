@@ -112,10 +112,11 @@ def measure() -> dict[str, Any]:
     # What render would weigh as a zip function with the ffmpeg layer (why it ships in the image).
     render_zip_deps = zip_deps | closure([Requirement("opencv-python-headless"), Requirement("numpy"),
                                           Requirement("av"), Requirement("font-roboto")])
-    hypothetical = code + sum(dist_bytes(n) for n in render_zip_deps) + ffmpeg_layer_bytes()
+    layer = ffmpeg_layer_bytes()
+    hypothetical = code + sum(dist_bytes(n) for n in render_zip_deps) + layer
     return {
         "functions": functions,
-        "ffmpeg_layer_bytes": ffmpeg_layer_bytes(),
+        "ffmpeg_layer_bytes": layer,
         "render_as_zip_with_ffmpeg_layer_bytes": hypothetical,
         "zip_dependencies": sorted(zip_deps),
     }
