@@ -5,14 +5,13 @@ from __future__ import annotations
 from ..data import storage
 from ..engine import transcribe
 from ..settings import get_settings
-from .common import State, StepContext, carry, load_project, set_stage, step, workspace
+from .common import State, StepContext, carry, set_stage, step, workspace
 
 
 @step("transcribe_plan")
 def handler(ctx: StepContext) -> State:
     """State + audio_key -> + chunks [{index, start, end}]."""
-    load_project(ctx.project_id)
-    set_stage(ctx.project_id, "transcribing", 15)
+    set_stage(ctx.project_id, "transcribing", 15)  # raises ProjectGone when the row was deleted
     with workspace("transcribe-plan") as work:
         wav = storage.get_file(ctx.state["audio_key"], work / "audio.wav")
         ranges = transcribe.plan_chunks(wav, get_settings().transcribe_chunk_seconds)
