@@ -113,15 +113,18 @@ def set_stage(project_id: str, stage: str, progress: int) -> None:
     update_project(project_id, stage=stage, progress=progress)
 
 
-def execution_stopped(execution_id: str) -> bool:
-    """True if the execution was stopped (DELETE stops it before removing rows and objects)."""
-    if not execution_id:
-        return False
+def execution_status(execution_arn: str) -> str | None:
+    """The execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED...), None if it does not exist."""
     client = stepfunctions_client()
     try:
-        return client.describe_execution(executionArn=execution_id)["status"] == "ABORTED"
+        return str(client.describe_execution(executionArn=execution_arn)["status"])
     except client.exceptions.ExecutionDoesNotExist:
-        return True
+        return None
+
+
+def execution_stopped(execution_id: str) -> bool:
+    """True if the execution was stopped (DELETE stops it before removing rows and objects)."""
+    return bool(execution_id) and execution_status(execution_id) in (None, "ABORTED")
 
 
 def ensure_still_there(ctx: StepContext) -> None:

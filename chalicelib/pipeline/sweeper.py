@@ -12,9 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ..data.aws import stepfunctions_client
 from ..data.models import Project, utcnow
-from .common import logger, new_metrics
+from .common import execution_status, logger, new_metrics
 from .mark_failed import fail_project
 
 GRACE = timedelta(minutes=10)  # a project younger than this may still be starting
@@ -31,10 +30,8 @@ def verdict(project: Project, now: Any) -> tuple[str, str] | None:
     """(code, message) if `project` must be failed, else None."""
     if not project.execution_arn:
         return ("execution_missing", "processing never started") if now - project.created_at > GRACE else None
-    client = stepfunctions_client()
-    try:
-        status = client.describe_execution(executionArn=project.execution_arn)["status"]
-    except client.exceptions.ExecutionDoesNotExist:
+    status = execution_status(project.execution_arn)
+    if status is None:
         return "execution_missing", "processing was lost"
     return ENDED.get(status)
 
