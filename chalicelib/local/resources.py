@@ -32,8 +32,7 @@ def ensure_local_key(account_id: str, given_key: str | None) -> tuple[str, str]:
 def _due_publications() -> Any:
     from ..publishing import worker
 
-    worker.fail_stale_publications()
-    return worker.run_due_publications()
+    return worker.scheduler_pass()
 
 
 def _sweep() -> Any:

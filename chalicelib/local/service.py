@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,18 +95,15 @@ class Worker:
     name: str
     poll: Callable[[], Any]
     interval: float = 0.5
-    thread: threading.Thread | None = None
-    errors: list[str] = field(default_factory=list)
 
     def run(self, stop: threading.Event) -> None:
-        from aws_lambda_powertools import Logger
+        from ..observability import get_logger
 
-        logger = Logger(service="klipstar-local")
+        logger = get_logger("klipstar-local")
         while not stop.is_set():
             try:
                 self.poll()
-            except Exception as exc:  # a worker must outlive one bad message
-                self.errors.append(f"{type(exc).__name__}: {exc}")
+            except Exception:  # a worker must outlive one bad message
                 logger.exception("local worker failed", extra={"worker": self.name})
             stop.wait(self.interval)
 
@@ -180,7 +177,6 @@ class LocalService:
         self.workers = resources.local_workers()
         for worker in self.workers:
             thread = threading.Thread(target=worker.run, args=(self._stop,), name=f"worker-{worker.name}", daemon=True)
-            worker.thread = thread
             thread.start()
             self._threads.append(thread)
 

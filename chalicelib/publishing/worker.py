@@ -291,17 +291,22 @@ def run_due_publications(*, now: datetime | None = None, settings: Settings | No
     return ran
 
 
+def scheduler_pass(*, settings: Settings | None = None, client_factory: ClientFactory | None = None) -> list[str]:
+    """One pass of local mode's publish scheduler: fail stuck publications, then run the due ones."""
+    fail_stale_publications()
+    return run_due_publications(settings=settings, client_factory=client_factory)
+
+
 def scheduler_loop(stop: threading.Event, *, interval: float = 5.0, settings: Settings | None = None,
                    client_factory: ClientFactory | None = None) -> None:
-    """Local mode's publish scheduler: run `run_due_publications` every `interval` s until `stop` is set.
+    """Local mode's publish scheduler: `scheduler_pass` every `interval` s until `stop` is set.
 
     Covers both immediate publications (schedule_at empty) and scheduled ones, and fails stuck ones
     (`fail_stale_publications`); start it in a thread.
     """
     while not stop.is_set():
         try:
-            fail_stale_publications()
-            run_due_publications(settings=settings, client_factory=client_factory)
+            scheduler_pass(settings=settings, client_factory=client_factory)
         except Exception:
             log.exception("local publish scheduler pass failed")
         stop.wait(interval)
