@@ -127,6 +127,8 @@ def _report(event: dict[str, Any], signature_ok: bool, out: Path) -> int:
     from ..local.report import write_report
 
     print(f"Webhook {event.get('event')} received, signature {'valid' if signature_ok else 'INVALID'}")
+    if not signature_ok:  # never act on (download from) an event that does not verify
+        raise CliError("the webhook's signature did not verify with the account's secret", 1)
     if event.get("event") != "project.completed":
         error = event.get("error") or {}
         raise CliError(f"the project failed: {error.get('message', 'unknown')} [{error.get('code', '?')}]", 1)
@@ -145,7 +147,7 @@ def _report(event: dict[str, Any], signature_ok: bool, out: Path) -> int:
                               ("title", "title"), ("download_url", "download URL (presigned; query omitted)")]))
     page = write_report(clips, out / "index.html", "Klipstar clips", f"project {event['project_id']}")
     print(f"\nClips and page written to {out.resolve()} (open {page.name} in a browser)")
-    return 0 if signature_ok else 1
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
