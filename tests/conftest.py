@@ -25,6 +25,14 @@ def _ffmpeg(*args: str) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def atomic_moto_dynamodb() -> None:
+    """moto's conditional writes made atomic, as on DynamoDB (what the local service runs with too)."""
+    from chalicelib.local import dynamodb_seam
+
+    dynamodb_seam.install()
+
+
 @pytest.fixture(scope="session")
 def talk_path() -> Path:
     """The ~151 s 1280x720 25 fps H.264/AAC talk (read-only: copy it before modifying)."""

@@ -31,7 +31,7 @@ import yaml
 from ..data import models
 from ..pipeline.functions import FUNCTIONS
 from ..settings import Settings, get_settings
-from . import lambda_seam
+from . import dynamodb_seam, lambda_seam
 
 INFRA = Path(__file__).resolve().parent.parent.parent / "infra"
 ASL_PATH = INFRA / "pipeline.asl.json"
@@ -193,7 +193,7 @@ def create_state_machine(
 def provision(
     settings: Settings | None = None, *, endpoint_url: str | None = None, prefix: str = "klipstar-local-"
 ) -> LocalResources:
-    """Create everything (idempotent) and install the in-process Lambda seam."""
+    """Create everything (idempotent) and install the in-process seams (Lambda, atomic DynamoDB writes)."""
     settings = settings or get_settings()
     if endpoint_url:
         # moto's Step Functions executor calls Lambda at localhost:$MOTO_PORT when it runs as a server
@@ -201,6 +201,7 @@ def provision(
         if port:
             os.environ["MOTO_PORT"] = str(port)
     lambda_seam.install()
+    dynamodb_seam.install()
     models.bind_models()
     models.create_tables()
     create_bucket(settings, endpoint_url)
