@@ -21,7 +21,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     service.start()
     state = service.write_state_file()
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    # Ctrl-C and SIGTERM both stop it cleanly. Installed explicitly: a process started in the background
+    # by a non-interactive shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
     print(f"Klipstar is running at {service.base_url}  (embedded AWS at {service.moto_url})")
     print(f"API key (test mode, Studio plan): {service.api_key}")
     print(f"Webhook signing secret: {service.webhook_secret}")
@@ -29,8 +32,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         while not stopped.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         print("Stopping...", flush=True)
         service.stop()

@@ -50,6 +50,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     proc = subprocess.Popen(
         [sys.executable, "-m", "chalicelib.cli.main", "serve", "--port", str(api_port), "--moto-port", str(moto_port)],
         cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+        # started the way a non-interactive shell starts a background job (SIGINT ignored), which is
+        # the hard case for test_ctrl_c_stops_cleanly: serve must still stop on SIGINT
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     state = workdir / ".klipstar" / "local.json"
     deadline = time.monotonic() + 120
@@ -63,7 +66,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
            "moto_port": moto_port}
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:  # never leave a server behind, whatever the test found
+                proc.kill()
+                proc.wait()
     log.close()
 
 
