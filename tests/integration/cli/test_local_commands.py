@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -59,8 +60,15 @@ def test_listen_without_a_secret_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_missing_sample_without_espeak_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # no espeak-ng (nor anything else) on PATH
-    with pytest.raises(CliError) as info:
-        ensure_sample(tmp_path / "talk.mp4")
-    assert "espeak-ng" in str(info.value) and "\n" not in str(info.value)
-    assert not (tmp_path / "talk.mp4").exists()
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no espeak-ng (nor anything else) on PATH
+    sample = tmp_path / "talk.mp4"
+    try:
+        made = ensure_sample(sample)
+    except CliError as exc:
+        assert "espeak-ng" in str(exc) and "\n" not in str(exc)
+    else:  # say how, so a failure here is diagnosable
+        pytest.fail(f"made {made} without espeak-ng: PATH={os.environ.get('PATH')!r}, "
+                    f"which={shutil.which('espeak-ng')!r}, bin={sorted(p.name for p in empty.iterdir())}")
+    assert not sample.exists()
