@@ -8,8 +8,8 @@ conditional write (the publish claim, account concurrency slots, idempotency key
 would then be weaker locally than in production.
 
 `install()` wraps the backend's item operations in one process-wide lock, so each is a single atomic
-step. The local service installs it before starting moto's server; the test suite installs it for
-every moto-backed test.
+step. `local.aws.provision` installs it (with the Lambda seam) before creating any table, for the local
+service and the pipeline tests alike; the test suite also installs it for every other moto-backed test.
 """
 
 from __future__ import annotations

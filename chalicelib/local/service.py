@@ -154,10 +154,7 @@ class LocalService:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ServiceError(f"moto's server is not installed ({exc.name}): run `make setup`") from None
-        from . import dynamodb_seam
         from .aws import MOTO_CONFIG
-
-        dynamodb_seam.install()  # before the server handles a request: conditional writes stay atomic
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         # moto's ASL interpreter logs every caught error (and IsPresent misses) at ERROR with a huge
