@@ -123,11 +123,19 @@ def _luma_plane(frame: av.VideoFrame) -> np.ndarray | None:
 
 
 def _luma_small(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
-    """The frame's luma resized to `size` (area-averaged with OpenCV: cheaper than a swscale reformat)."""
+    """The frame's luma resized to `size` with OpenCV (cheaper than a swscale reformat).
+
+    An integer-factor area average first (OpenCV's fast path), then bilinear for the rest: as smooth as
+    INTER_AREA at an odd ratio (1280 -> 480) and about ten times cheaper.
+    """
     luma = _luma_plane(frame)
-    if luma is not None:
+    if luma is None:
+        return frame.reformat(width=size[0], height=size[1], format="gray").to_ndarray()
+    k = min(luma.shape[1] // size[0], luma.shape[0] // size[1])
+    if k < 2:
         return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
-    return frame.reformat(width=size[0], height=size[1], format="gray").to_ndarray()
+    luma = cv2.resize(luma, (luma.shape[1] // k, luma.shape[0] // k), interpolation=cv2.INTER_AREA)
+    return luma if (luma.shape[1], luma.shape[0]) == size else cv2.resize(luma, size, interpolation=cv2.INTER_LINEAR)
 
 
 def _luma_thumb(frame: av.VideoFrame) -> np.ndarray:
@@ -157,6 +165,8 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         cc = stream.codec_context
+        # no deblocking: about a quarter less decode work, and cuts and faces are found on downscaled luma
+        cc.options = {**cc.options, "skip_loop_filter": "all"}
         rotation = 0
         sw, sh = cc.width, cc.height
         duration = max(0.0, end - start)

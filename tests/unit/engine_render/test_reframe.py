@@ -12,12 +12,14 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+import skimage.color
 import skimage.data
 import skimage.io
 
 from chalicelib.engine.ffmpeg import ffmpeg_exe
 from chalicelib.engine.reframe import (
     _Analysis,
+    _luma_small,
     _rotate,
     crop_expressions,
     crop_size,
@@ -209,3 +211,17 @@ def test_sar_and_start_time_handled(moving_face: Path, tmp_path: Path, settings:
     for k in range(50):
         t = k / 10
         assert plan_x(got, t) == pytest.approx(plan_x(ref, t), abs=25), t
+
+
+@pytest.mark.parametrize(("src", "dst"), [((1280, 720), (480, 270)), ((1920, 1080), (480, 270)),
+                                          ((854, 480), (480, 270)), ((1278, 718), (480, 268))])
+def test_analysis_downscale_is_as_smooth_as_an_area_average(src: tuple[int, int], dst: tuple[int, int]) -> None:
+    import cv2
+
+    photo = skimage.color.rgb2gray(skimage.data.astronaut())  # a real photo, 512x512, 0..1
+    luma = (cv2.resize(photo, src, interpolation=cv2.INTER_CUBIC) * 255).clip(0, 255).astype(np.uint8)
+    frame = av.VideoFrame.from_ndarray(luma, format="gray")
+    small = _luma_small(frame, dst)
+    reference = cv2.resize(luma, dst, interpolation=cv2.INTER_AREA)
+    assert small.shape == (dst[1], dst[0]) and small.dtype == np.uint8
+    assert float(np.abs(small.astype(np.int16) - reference).mean()) < 2.0  # grey levels out of 255
