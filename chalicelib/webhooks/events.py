@@ -11,11 +11,11 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from ..api.serialize import project_out
 from ..data import storage
 from ..data.aws import sqs_client
 from ..data.models import Clip, Project, PromptJob, WebhookDelivery, utcnow
 from ..settings import get_settings
+from ..shapes import project_out
 
 EVENT_TYPES: tuple[str, ...] = (
     "project.completed",
@@ -33,7 +33,7 @@ def new_event_id() -> str:
 
 
 def project_fields(project: Project) -> dict[str, Any]:
-    """The project as GET /v1/projects/:id shows it (without clips): the API's own serializer."""
+    """The project as GET /v1/projects/:id shows it (without clips): the shared public shape."""
     out = project_out(project, with_clips=False)
     out.pop("clips", None)
     return out
