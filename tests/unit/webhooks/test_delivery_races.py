@@ -18,6 +18,8 @@ from chalicelib.data.models import Project, WebhookDelivery
 from chalicelib.webhooks import dispatcher, events
 from tests.unit.pipeline.awsenv import Receiver, make_account
 
+pytestmark = pytest.mark.usefixtures("clean_queue")
+
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:

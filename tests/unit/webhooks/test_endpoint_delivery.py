@@ -14,6 +14,8 @@ from chalicelib.webhooks.signing import parse_header, verify_signature
 from chalicelib.webhooks.signing_secrets import Ring, account_ring, endpoint_ring, new_secret, seal_ring
 from tests.unit.pipeline.awsenv import Receiver, drain_webhooks, make_account
 
+pytestmark = pytest.mark.usefixtures("clean_queue")
+
 
 @pytest.fixture
 def receivers() -> Any:
