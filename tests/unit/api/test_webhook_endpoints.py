@@ -126,3 +126,24 @@ def test_a_legacy_plain_secret_is_sealed_on_first_use(env: ApiEnv) -> None:
     assert got["secret"] == "whsec_legacy0123456789abcdef"  # receivers configured before keep working
     account = Account.get("acme", consistent_read=True)
     assert account.webhook_secret is None and account.webhook_secret_live and account.webhook_secret_test
+
+
+def test_events_reach_the_tenants_endpoints_and_show_in_the_delivery_log(env: ApiEnv) -> None:
+    from chalicelib.data.models import Project, WebhookDelivery
+    from chalicelib.webhooks import events
+
+    from .apienv import seed_completed_project
+
+    key = env.key("acme")
+    endpoint_id = create(env, key, events=["project.completed"]).json["id"]
+    create(env, key, events=["clip.published"])  # not subscribed
+    create(env, env.key("acme", mode="test"))  # the other mode
+    seeded = seed_completed_project("acme")
+    project = Project.get(seeded["project_id"])
+    event_id = events.enqueue(project, "project.completed", events.project_completed(project))
+    assert WebhookDelivery.get(event_id).endpoint_id == endpoint_id  # the project has no webhook_url
+    assert WebhookDelivery.get(event_id).payload["livemode"] is True
+    log = env.call("GET", f"/v1/webhooks/deliveries?project_id={project.project_id}", key).json["data"]
+    mine = [d for d in log if d["id"] == event_id]
+    assert mine and mine[0]["endpoint_id"] == endpoint_id and mine[0]["url"] == HOOK
+    assert sum(1 for d in log if d["endpoint_id"]) == 1  # one endpoint subscribed in this mode
