@@ -92,6 +92,9 @@ class Settings:
     webhook_dlq_url: str = _setting("", "Dead-letter queue receiving webhook deliveries that failed for good.")
     webhook_timeout_seconds: float = _setting(10.0, "Timeout of one webhook delivery attempt.")
     webhook_retry_hours: float = _setting(24.0, "How long failed webhook deliveries are retried.")
+    webhook_secret_overlap_hours: float = _setting(
+        24.0, "After a signing secret is rotated, deliveries are signed with the old one too for this long."
+    )
     token_encryption_key: str = _setting(
         "", "Local mode: base64 key encrypting social tokens at rest (AWS uses KMS).", secret=True
     )

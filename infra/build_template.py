@@ -172,7 +172,7 @@ def sqs_send(*queues: str) -> dict[str, Any]:
 
 EVENTS_OUT = [
     ddb(["dynamodb:PutItem"], "webhook-deliveries"),
-    ddb(READ, "accounts"),
+    ddb(READ, "accounts", "webhook-endpoints"),
     sqs_send("WebhookQueue"),
 ]
 PROJECT_RW = ddb([*READ, "dynamodb:UpdateItem"], "projects")
@@ -197,8 +197,9 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
                         ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
     "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects"), SLOT, ddb(READ, "clips"), *EVENTS_OUT, STOPPED],
     "webhook_dispatcher": [
-        ddb([*READ, "dynamodb:UpdateItem"], "webhook-deliveries"),
-        ddb(READ, "accounts"),
+        ddb([*READ, "dynamodb:UpdateItem"], "webhook-deliveries", "accounts"),  # accounts: seal a first secret
+        ddb(READ, "webhook-endpoints"),
+        TOKENS_KMS,  # signing secrets are sealed like social tokens
         *s3("GetObject"),
         {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                                         "sqs:GetQueueAttributes"], "Resource": getatt("WebhookQueue", "Arn")},
@@ -216,7 +217,8 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
     ],
     "api_handler": [
         ddb(READ + WRITE, "accounts", "api-keys", "projects", "clips", "prompt-jobs", "publications",
-            "social-accounts", "rate-counters", "webhook-deliveries", "uploads", "idempotency"),
+            "social-accounts", "rate-counters", "webhook-deliveries", "uploads", "idempotency",
+            "webhook-endpoints"),
         *s3("GetObject", "PutObject", "DeleteObject", "ListBucket", "AbortMultipartUpload"),
         {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": ref("PipelineStateMachine")},
         {"Effect": "Allow", "Action": ["states:StopExecution", "states:DescribeExecution"],
@@ -289,7 +291,7 @@ def build() -> dict[str, Any]:
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Properties": {
-            "Description": "Klipstar: envelope encryption of connected social accounts' tokens",
+            "Description": "Klipstar: envelope encryption of social accounts' tokens and webhook signing secrets",
             "EnableKeyRotation": True,
             "KeyPolicy": {"Version": "2012-10-17", "Statement": [
                 {"Sid": "AccountAdmin", "Effect": "Allow",

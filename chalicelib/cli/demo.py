@@ -126,7 +126,7 @@ def _wait_with_progress(service: Any, listener: Any, project_id: str, timeout: f
 def _report(event: dict[str, Any], signature_ok: bool, out: Path) -> int:
     from ..local.report import write_report
 
-    print(f"Webhook {event.get('event')} received, signature {'valid' if signature_ok else 'INVALID'}")
+    print(f"Webhook {event.get('event')} received, signatures {'valid' if signature_ok else 'INVALID'}")
     if not signature_ok:  # never act on (download from) an event that does not verify
         raise CliError("the webhook's signature did not verify with the account's secret", 1)
     if event.get("event") != "project.completed":

@@ -1,4 +1,4 @@
-"""`klipstar webhooks listen`: print every webhook event, verifying its signature."""
+"""`klipstar webhooks listen`: print every webhook event, verifying both of its signatures."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     def show(received: ReceivedEvent) -> None:
         event = received.event
-        verdict = "signature ok" if received.signature_ok else "SIGNATURE INVALID (answered 400)"
+        verdict = ("signatures ok (Klipstar-Signature, webhook-signature)" if received.signature_ok
+                   else "SIGNATURE INVALID (answered 400)")
         print(f"<- {event.get('event', '?')} {event.get('project_id', '')} [{received.event_id}] {verdict}")
         print(json.dumps(event, indent=2) if args.verbose else f"   {len(received.raw)} bytes", flush=True)
 
@@ -47,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     wsub = p.add_subparsers(dest="webhooks_command", required=True)
     listen = wsub.add_parser("listen", help="receive, verify and print webhook events")
     listen.add_argument("--port", type=int, default=4242)
-    listen.add_argument("--secret", default=None, help="signing secret (default: from a running `klipstar serve`)")
+    listen.add_argument("--secret", default=None, help="signing secret: an endpoint's, or GET /v1/webhook-secret's "
+                        "(default: from a running `klipstar serve`)")
     listen.add_argument("--verbose", "-v", action="store_true", help="print each event's JSON body")
     listen.set_defaults(handler=cmd_listen)

@@ -62,7 +62,7 @@ def ensure_account(account_id: str, plan: str | None = None) -> Account:
     try:
         account = Account.get(account_id)
     except Account.DoesNotExist:
-        account = Account(account_id, plan=plan or "spark", webhook_secret="whsec_" + secrets.token_hex(24))
+        account = Account(account_id, plan=plan or "spark")  # signing secrets: sealed per mode on first use
         account.save(condition=Account.account_id.does_not_exist())
         return account
     if plan is not None and account.plan != plan:

@@ -58,7 +58,10 @@ class Account(Model):
     Meta = _meta("accounts")
     account_id = UnicodeAttribute(hash_key=True)
     plan = UnicodeAttribute(default="spark")  # spark | creator | studio
-    webhook_secret = UnicodeAttribute()  # per-account signing secret ("whsec_…")
+    webhook_secret = UnicodeAttribute(null=True)  # legacy plain secret: sealed into the per-mode rings on first use
+    # sealed signing-secret rings ({current, previous, previous_until}) for project-level webhook_url deliveries
+    webhook_secret_live = UnicodeAttribute(null=True)
+    webhook_secret_test = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
 
 
@@ -266,7 +269,30 @@ class WebhookDelivery(Model):
     created_at = UTCDateTimeAttribute(default=utcnow)
     retry_from = UTCDateTimeAttribute(null=True)  # start of the current retry window (creation or resend)
     expires_at = TTLAttribute(null=True)
+    endpoint_id = UnicodeAttribute(null=True)  # "we_…" for a webhook endpoint's copy; None: the project's webhook_url
+    lease_until = NumberAttribute(null=True)  # unix seconds: an attempt is in flight until then (claimed first)
+    lease_token = UnicodeAttribute(null=True)  # who holds the lease
     by_project = DeliveriesByProjectIndex()
+
+
+class EndpointsByTenantIndex(GlobalSecondaryIndex["WebhookEndpoint"]):
+    Meta = _index_meta("by-tenant")
+    tenant = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class WebhookEndpoint(Model):
+    """A URL receiving the tenant's events (all, or the listed types), with its own sealed signing secrets."""
+
+    Meta = _meta("webhook-endpoints")
+    endpoint_id = UnicodeAttribute(hash_key=True)  # "we_…"
+    tenant = UnicodeAttribute()
+    url = UnicodeAttribute()
+    events = ListAttribute(of=UnicodeAttribute, default=list)  # empty: every event type
+    description = UnicodeAttribute(default="")
+    sealed_secret = UnicodeAttribute()  # sealed ring {current, previous, previous_until}
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    by_tenant = EndpointsByTenantIndex()
 
 
 # --- uploads, idempotency --------------------------------------------------------------------------
@@ -310,6 +336,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     SocialAccount,
     RateCounter,
     WebhookDelivery,
+    WebhookEndpoint,
 )
 
 

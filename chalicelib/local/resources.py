@@ -23,10 +23,11 @@ def provision_all(endpoint_url: str) -> dict[str, str]:
 def ensure_local_key(account_id: str, given_key: str | None) -> tuple[str, str]:
     """A test-mode Studio key for the local account (the given one, or a new one) and its signing secret."""
     from ..data import keys
+    from ..data.models import tenant_of
+    from ..webhooks.signing_secrets import account_ring
 
     minted = keys.create_key(account_id, mode="test", plan="studio", key=given_key)
-    account = keys.ensure_account(account_id)
-    return minted.key, account.webhook_secret
+    return minted.key, account_ring(tenant_of(account_id, "test")).current
 
 
 def _due_publications() -> Any:

@@ -1,4 +1,5 @@
-"""A loopback webhook receiver: verifies each event's signature, prints it, answers 2xx.
+"""A loopback webhook receiver: verifies each event's signatures (Klipstar-Signature and the Standard
+Webhooks headers, both must verify), prints it, answers 2xx (400 when a signature does not verify).
 
 Used by `klipstar webhooks listen` (a `stripe listen`-style helper) and by `klipstar demo`.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify_signature
+from ..webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify_signature, verify_standard
 
 MAX_BODY = 10 * 1024 * 1024
 
@@ -22,9 +23,10 @@ MAX_BODY = 10 * 1024 * 1024
 class ReceivedEvent:
     event_id: str | None
     event: dict[str, Any]
-    signature_ok: bool
+    signature_ok: bool  # both signatures verified
     raw: bytes
     signature_header: str = ""
+    standard_ok: bool = False  # the Standard Webhooks signature (webhook-id/-timestamp/-signature) verified
 
 
 class WebhookListener:
@@ -50,12 +52,13 @@ class WebhookListener:
                     return
                 raw = self.rfile.read(length)
                 header = self.headers.get(SIGNATURE_HEADER, "")
-                ok = verify_signature(listener.secret, header, raw)
+                standard = verify_standard(listener.secret, dict(self.headers.items()), raw)
+                ok = verify_signature(listener.secret, header, raw) and standard
                 try:
                     event = json.loads(raw)
                 except ValueError:
                     event = {}
-                received = ReceivedEvent(self.headers.get(EVENT_ID_HEADER), event, ok, raw, header)
+                received = ReceivedEvent(self.headers.get(EVENT_ID_HEADER), event, ok, raw, header, standard)
                 listener.events.put(received)
                 if listener.on_event:
                     listener.on_event(received)

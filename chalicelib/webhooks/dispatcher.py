@@ -1,7 +1,10 @@
 """Webhook delivery: the SQS-fed dispatcher.
 
-One attempt per message: sign the body, POST it through the URL guard's session (the resolved address
-is checked before connecting; redirects are not followed), log the attempt on the WebhookDelivery row.
+One attempt per message: claim the WebhookDelivery row with a lease (a conditional write: concurrent
+deliveries of one event send once), sign the body with every active secret (Klipstar-Signature and
+Standard Webhooks headers), POST it through the URL guard's session (the resolved address is checked
+before connecting; redirects are not followed), log the attempt and release the lease. Every update is
+conditional on the row existing, so a delivery whose project was deleted meanwhile is never recreated.
 2xx means delivered. Anything else, a timeout or a refused address is retried with exponential
 backoff (the message's visibility is pushed out, and the handler reports it as a batch item failure)
 until about `webhook_retry_hours` after the first attempt; then the delivery is marked failed and the
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,21 +23,25 @@ from typing import Any
 
 import requests
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from pynamodb.exceptions import UpdateError
 
 from ..data.aws import sqs_client
-from ..data.models import Account, WebhookDelivery, utcnow
+from ..data.conditional import condition_failed
+from ..data.models import WebhookDelivery, WebhookEndpoint, utcnow
 from ..engine.errors import UrlRefused
 from ..engine.urlguard import guarded_session
 from ..observability import get_logger
 from ..settings import get_settings
 from .events import materialize
-from .signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
+from .signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign_all, standard_headers
+from .signing_secrets import account_ring, endpoint_ring
 
 logger = get_logger("klipstar-webhooks")
 
 BASE_DELAY_SECONDS = 30
 MAX_DELAY_SECONDS = 6 * 3600  # SQS allows up to 12 h of visibility timeout
 USER_AGENT = "Klipstar-Webhooks/1"
+LEASE_MARGIN_SECONDS = 30  # a lease outlives the attempt's timeout by this much
 
 
 @dataclass
@@ -51,12 +59,19 @@ def backoff(attempt: int) -> int:
     return int(base * random.uniform(0.8, 1.0))  # equal-ish jitter keeps the schedule roughly ~24 h
 
 
-def _secret_for(tenant: str) -> str:
-    account_id = tenant.split("#", 1)[0]
-    return Account.get(account_id, consistent_read=True).webhook_secret
+def signing_secrets(delivery: WebhookDelivery) -> list[str] | None:
+    """The secrets that sign this delivery now (its endpoint's, or the account's for the mode); None if the
+    endpoint was deleted since the event was queued."""
+    if delivery.endpoint_id:
+        try:
+            endpoint = WebhookEndpoint.get(delivery.endpoint_id, consistent_read=True)
+        except WebhookEndpoint.DoesNotExist:
+            return None
+        return endpoint_ring(endpoint).active() if endpoint.tenant == delivery.tenant else None
+    return account_ring(delivery.tenant).active()
 
 
-def attempt(delivery: WebhookDelivery) -> dict[str, Any]:
+def attempt(delivery: WebhookDelivery, secrets: list[str]) -> dict[str, Any]:
     """POST the signed event once; returns the attempt record {at, status_code, latency_ms, error}."""
     settings = get_settings()
     body = json.dumps(materialize(delivery.payload), separators=(",", ":")).encode()
@@ -64,9 +79,10 @@ def attempt(delivery: WebhookDelivery) -> dict[str, Any]:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: sign(_secret_for(delivery.tenant), timestamp, body),
+        SIGNATURE_HEADER: sign_all(secrets, timestamp, body),
         EVENT_ID_HEADER: delivery.event_id,
         EVENT_TYPE_HEADER: delivery.event_type,
+        **standard_headers(secrets, delivery.event_id, timestamp, body),
     }
     record: dict[str, Any] = {"at": utcnow().isoformat(), "status_code": None, "latency_ms": 0, "error": None}
     started = time.monotonic()
@@ -93,34 +109,91 @@ def attempt(delivery: WebhookDelivery) -> dict[str, Any]:
     return record
 
 
+def _update(delivery: WebhookDelivery, actions: list[Any], condition: Any) -> bool:
+    """A conditional update (always also conditional on the row existing); False when the condition fails."""
+    try:
+        delivery.update(actions=actions, condition=WebhookDelivery.event_id.exists() & condition)
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def claim(delivery: WebhookDelivery) -> str | None:
+    """Lease the delivery for one attempt (a conditional write); the lease token, or None if another
+    attempt holds an unexpired lease, the delivery is no longer pending or the row is gone."""
+    now = time.time()
+    token = secrets.token_hex(8)
+    until = now + get_settings().webhook_timeout_seconds + LEASE_MARGIN_SECONDS
+    free = WebhookDelivery.lease_until.does_not_exist() | (WebhookDelivery.lease_until < now)
+    ok = _update(delivery, [WebhookDelivery.lease_until.set(until), WebhookDelivery.lease_token.set(token)],
+                 (WebhookDelivery.status == "pending") & free)
+    return token if ok else None
+
+
+def _record(delivery: WebhookDelivery, token: str, record: dict[str, Any], status: str | None) -> bool:
+    """Log the attempt (and the new status) and release the lease; False when the row was deleted meanwhile.
+
+    Every POST is logged: if the lease expired and another attempt took it over, the record is still
+    appended (without touching that attempt's lease)."""
+    changes = [WebhookDelivery.attempts.set(WebhookDelivery.attempts.append([record]))]
+    if status:
+        changes.append(WebhookDelivery.status.set(status))
+    released = [*changes, WebhookDelivery.lease_until.remove(), WebhookDelivery.lease_token.remove()]
+    if _update(delivery, released, WebhookDelivery.lease_token == token):
+        return True
+    return _update(delivery, changes, WebhookDelivery.event_id.exists())
+
+
+def _busy(event_id: str) -> Outcome:
+    """Another attempt holds the lease: look again once it may have ended."""
+    try:
+        delivery = WebhookDelivery.get(event_id, consistent_read=True)
+    except WebhookDelivery.DoesNotExist:
+        return Outcome("missing")
+    if delivery.status in {"delivered", "failed"}:
+        return Outcome(delivery.status)
+    wait = float(delivery.lease_until or 0) - time.time()
+    return Outcome("retry", delay=max(1, int(wait) + 1))
+
+
 def deliver(event_id: str) -> Outcome:
-    """Make one attempt for `event_id` and record it; decide what happens next."""
+    """Claim, make one attempt for `event_id` and record it; decide what happens next."""
     try:
         delivery = WebhookDelivery.get(event_id, consistent_read=True)
     except WebhookDelivery.DoesNotExist:
         return Outcome("missing")
     if delivery.status in {"delivered", "failed"}:
         return Outcome(delivery.status)  # a duplicate message: nothing to do
-    record = attempt(delivery)
-    attempts = [*list(delivery.attempts or []), record]
+    token = claim(delivery)
+    if token is None:
+        return _busy(event_id)
+    keys = signing_secrets(delivery)
+    if keys is None:  # the endpoint was deleted: nothing to send to, ever
+        gone = {"at": utcnow().isoformat(), "status_code": None, "latency_ms": 0, "error": "endpoint deleted"}
+        _record(delivery, token, gone, "failed")
+        return Outcome("missing")
+    record = attempt(delivery, keys)
     logger.info(
         "webhook attempt",
         extra={"event_id": event_id, "event_type": delivery.event_type, "project_id": delivery.project_id,
-               "attempt": len(attempts), "status_code": record["status_code"], "latency_ms": record["latency_ms"],
-               "error": record["error"]},
+               "attempt": len(delivery.attempts or []) + 1, "status_code": record["status_code"],
+               "latency_ms": record["latency_ms"], "error": record["error"]},
     )
     if record["error"] is None:
-        delivery.update(actions=[WebhookDelivery.attempts.set(attempts), WebhookDelivery.status.set("delivered")])
+        if not _record(delivery, token, record, "delivered"):
+            return Outcome("missing")
         return Outcome("delivered", status_code=record["status_code"])
-    delay = backoff(len(attempts))
     window = timedelta(hours=get_settings().webhook_retry_hours)
     deadline = (delivery.retry_from or delivery.created_at) + window
     now = utcnow()
-    if now >= deadline:
-        delivery.update(actions=[WebhookDelivery.attempts.set(attempts), WebhookDelivery.status.set("failed")])
+    final = now >= deadline
+    if not _record(delivery, token, record, "failed" if final else None):
+        return Outcome("missing")  # the project (and its delivery log) was deleted meanwhile
+    if final:
         return Outcome("failed", status_code=record["status_code"])
-    delay = max(1, min(delay, int((deadline - now).total_seconds()) + 1))
-    delivery.update(actions=[WebhookDelivery.attempts.set(attempts)])
+    delay = max(1, min(backoff(len(delivery.attempts or [])), int((deadline - now).total_seconds()) + 1))
     return Outcome("retry", delay=delay, status_code=record["status_code"])
 
 
@@ -170,6 +243,8 @@ def resend(event_id: str) -> WebhookDelivery:
     from .events import send
 
     delivery = WebhookDelivery.get(event_id, consistent_read=True)
-    delivery.update(actions=[WebhookDelivery.status.set("pending"), WebhookDelivery.retry_from.set(utcnow())])
+    if not _update(delivery, [WebhookDelivery.status.set("pending"), WebhookDelivery.retry_from.set(utcnow())],
+                   WebhookDelivery.event_id.exists()):
+        raise WebhookDelivery.DoesNotExist()
     send(event_id)
     return delivery

@@ -11,11 +11,11 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from ..api.serialize import project_out
 from ..data import storage
 from ..data.aws import sqs_client
-from ..data.models import Clip, Project, PromptJob, WebhookDelivery, utcnow
+from ..data.models import Clip, Project, PromptJob, WebhookDelivery, WebhookEndpoint, utcnow
 from ..settings import get_settings
+from ..shapes import project_out
 
 EVENT_TYPES: tuple[str, ...] = (
     "project.completed",
@@ -33,7 +33,7 @@ def new_event_id() -> str:
 
 
 def project_fields(project: Project) -> dict[str, Any]:
-    """The project as GET /v1/projects/:id shows it (without clips): the API's own serializer."""
+    """The project as GET /v1/projects/:id shows it (without clips): the shared public shape."""
     out = project_out(project, with_clips=False)
     out.pop("clips", None)
     return out
@@ -103,13 +103,16 @@ def materialize(payload: Any) -> Any:
     return payload
 
 
-def enqueue(project: Project, event_type: str, payload: dict[str, Any], url: str | None = None) -> str | None:
-    """Record a delivery for the project's webhook URL and queue it; None when there is no URL."""
-    target = url or project.webhook_url
-    if not target:
-        return None
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
+def livemode(tenant: str) -> bool:
+    """True for a live-mode tenant ("<account>#live"): events say which mode they belong to."""
+    return tenant.partition("#")[2] == "live"
+
+
+def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return not endpoint.events or event_type in endpoint.events
+
+
+def _record(project: Project, event_type: str, payload: dict[str, Any], url: str, endpoint_id: str | None) -> str:
     event_id = new_event_id()
     now = utcnow()
     WebhookDelivery(
@@ -117,16 +120,34 @@ def enqueue(project: Project, event_type: str, payload: dict[str, Any], url: str
         tenant=project.tenant,
         project_id=project.project_id,
         event_type=event_type,
-        url=target,
+        url=url,
         payload=payload,
         status="pending",
         attempts=[],
         created_at=now,
         retry_from=now,
         expires_at=now + timedelta(days=DELIVERY_LOG_DAYS),
-    ).save()
+        endpoint_id=endpoint_id,
+    ).save(condition=WebhookDelivery.event_id.does_not_exist())
     send(event_id)
     return event_id
+
+
+def enqueue(project: Project, event_type: str, payload: dict[str, Any], url: str | None = None) -> str | None:
+    """Record and queue one delivery per destination: the project's webhook_url (signed with the account's
+    secret for the mode) and every endpoint of the tenant subscribed to `event_type` (signed with its own).
+    Returns the first delivery's id (the webhook_url's when set); None when there is no destination."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    body = {**payload, "livemode": livemode(project.tenant)}
+    ids: list[str] = []
+    target = url or project.webhook_url
+    if target:
+        ids.append(_record(project, event_type, body, target, None))
+    for endpoint in WebhookEndpoint.by_tenant.query(project.tenant):
+        if subscribed(endpoint, event_type):
+            ids.append(_record(project, event_type, body, endpoint.url, endpoint.endpoint_id))
+    return ids[0] if ids else None
 
 
 def send(event_id: str, delay_seconds: int = 0) -> None:

@@ -11,11 +11,11 @@ from ...engine.platforms import PLATFORMS
 from ...publishing.errors import LimitExceeded
 from ...publishing.limits import account_platform_of, check_publish_request, resolve_target
 from ...publishing.worker import dispatch_publication
+from ...shapes import clip_json, publication_out
 from ..errors import ApiError
 from ..loaders import load_clip, load_owned, new_id
 from ..routing import Call, Reply, api_route
 from ..schemas import ClipOut, PublicationList, PublicationOut, PublishCreate
-from ..serialize import clip_json, publication_out
 
 bp = Blueprint(__name__)
 TAG = "clips"

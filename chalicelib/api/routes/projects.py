@@ -9,13 +9,13 @@ from ...data import quotas
 from ...data.models import Project, PromptJob, Upload, utcnow
 from ...engine.errors import InvalidOptions
 from ...engine.types import ClipOptions
+from ...shapes import project_out, prompt_job_out
 from ..deletion import delete_project
 from ..errors import ApiError
 from ..executions import screen_url, start_pipeline
 from ..loaders import load_owned, load_project, load_upload, new_id
 from ..routing import Call, Reply, api_route
 from ..schemas import ListProjectsQuery, ProjectCreate, ProjectList, ProjectOut, PromptCreate, PromptJobOut
-from ..serialize import project_out, prompt_job_out
 from .uploads import finish_single_put
 
 bp = Blueprint(__name__)

@@ -12,11 +12,11 @@ from chalice import Blueprint
 from ...data import storage
 from ...data.models import Upload, utcnow
 from ...settings import get_settings
+from ...shapes import upload_out
 from ..errors import ApiError
 from ..loaders import load_upload, new_id
 from ..routing import Call, Reply, api_route
 from ..schemas import UploadComplete, UploadCreate, UploadOut, UploadPart
-from ..serialize import upload_out
 
 bp = Blueprint(__name__)
 TAG = "uploads"

@@ -40,6 +40,7 @@ class DeliveryOut(BaseModel):
     project_id: str
     event: str
     url: str
+    endpoint_id: str | None = Field(None, description="The webhook endpoint (we_…); null: the project's webhook_url.")
     status: Literal["pending", "delivered", "failed"]
     attempts: list[DeliveryAttempt]
     created_at: datetime
@@ -68,6 +69,7 @@ def delivery_out(delivery: WebhookDelivery) -> DeliveryOut:
         project_id=delivery.project_id,
         event=delivery.event_type,
         url=delivery.url,
+        endpoint_id=delivery.endpoint_id,
         status=delivery.status,  # type: ignore[arg-type]
         attempts=[_attempt(a) for a in delivery.attempts or []],
         created_at=created,

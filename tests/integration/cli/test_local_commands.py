@@ -16,7 +16,7 @@ import requests
 from chalicelib.cli.demo import ensure_sample
 from chalicelib.cli.errors import CliError
 from chalicelib.local.service import free_port
-from chalicelib.webhooks.signing import sign
+from chalicelib.webhooks.signing import sign, standard_headers
 
 SECRET = "whsec_listen_test_secret"
 
@@ -38,16 +38,21 @@ def listener(tmp_path: Path):
 def test_listen_verifies_prints_and_answers(listener) -> None:
     proc, url = listener
     body = json.dumps({"event": "project.completed", "project_id": "proj_123", "clips": []}).encode()
-    headers = {"Klipstar-Signature": sign(SECRET, int(time.time()), body), "Klipstar-Event-Id": "evt_1",
-               "Content-Type": "application/json"}
+    now = int(time.time())
+    headers = {"Klipstar-Signature": sign(SECRET, now, body), "Klipstar-Event-Id": "evt_1",
+               "Content-Type": "application/json", **standard_headers([SECRET], "evt_1", now, body)}
     assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
     line = proc.stdout.readline()
-    assert "project.completed proj_123 [evt_1] signature ok" in line
-    forged = {**headers, "Klipstar-Signature": sign("whsec_wrong", int(time.time()), body),
-              "Klipstar-Event-Id": "evt_2"}
-    assert requests.post(url, data=body, headers=forged, timeout=10).status_code == 400
+    assert "project.completed proj_123 [evt_1] signatures ok" in line
     proc.stdout.readline()  # the byte count of the first event
-    assert "SIGNATURE INVALID" in proc.stdout.readline()
+    forgeries = [
+        {**headers, "Klipstar-Signature": sign("whsec_wrong", now, body), "Klipstar-Event-Id": "evt_2"},
+        {**headers, **standard_headers(["whsec_d3Jvbmc="], "evt_1", now, body)},  # only the standard one is wrong
+    ]
+    for forged in forgeries:
+        assert requests.post(url, data=body, headers=forged, timeout=10).status_code == 400
+        assert "SIGNATURE INVALID" in proc.stdout.readline()
+        proc.stdout.readline()
 
 
 def test_listen_without_a_secret_says_what_to_do(tmp_path: Path) -> None:

@@ -42,10 +42,10 @@ def world() -> Iterator[Any]:
 def api(world: Any) -> Iterator[Api]:
     from app import app
     from chalicelib.data.keys import create_key
-    from chalicelib.data.models import Account
+    from chalicelib.webhooks.signing_secrets import account_ring
 
     minted = create_key("pipeco", mode="test", plan="studio")
-    secret = Account.get("pipeco").webhook_secret
+    secret = account_ring("pipeco#test").current
     with Client(app) as client:
         yield Api(client, minted.key, secret)
 

@@ -35,6 +35,7 @@ BASE_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "KlipstarTest",
     "POWERTOOLS_DEV": "false",
+    "KLIPSTAR_TOKEN_ENCRYPTION_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",  # sealed webhook secrets
 }
 
 

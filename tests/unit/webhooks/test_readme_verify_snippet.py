@@ -6,7 +6,7 @@ import re
 import time
 from pathlib import Path
 
-from chalicelib.webhooks.signing import sign
+from chalicelib.webhooks.signing import sign, sign_all
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -28,3 +28,11 @@ def test_snippet_accepts_a_real_signature_and_rejects_tampering() -> None:
     assert not verify("whsec_other", header, body)
     assert not verify("whsec_abc", sign("whsec_abc", int(time.time()) - 3600, body), body)
     assert not verify("whsec_abc", "garbage", body)
+
+
+def test_snippet_accepts_either_secret_while_one_rotates() -> None:
+    verify = _snippet_verify()
+    body = b'{"event":"project.failed","project_id":"proj_1"}'
+    header = sign_all(["whsec_new", "whsec_old"], int(time.time()), body)
+    assert verify("whsec_new", header, body) and verify("whsec_old", header, body)
+    assert not verify("whsec_other", header, body)

@@ -40,3 +40,27 @@ def test_verify_rejects_malformed_headers_and_accepts_any_of_several_v1() -> Non
     rotated = f"t=1000,v1={'0' * 64},v1={good}"
     assert verify_signature(SECRET, rotated, BODY, now=1000)
     assert parse_header(rotated) == (1000, ["0" * 64, good])
+
+
+def test_standard_headers_verify_with_the_standardwebhooks_package_for_each_secret() -> None:
+    import time
+
+    from standardwebhooks import Webhook, WebhookVerificationError
+
+    from chalicelib.webhooks.signing import standard_headers, verify_standard
+    from chalicelib.webhooks.signing_secrets import new_secret
+
+    new, old = new_secret(), new_secret()
+    headers = standard_headers([new, old], "evt_1", int(time.time()), BODY)
+    assert headers["webhook-id"] == "evt_1" and headers["webhook-signature"].count("v1,") == 2
+    for secret in (new, old):
+        assert Webhook(secret).verify(BODY, headers)["project_id"] == "proj_1"
+        assert verify_standard(secret, headers, BODY)
+    try:
+        Webhook(new_secret()).verify(BODY, headers)
+    except WebhookVerificationError:
+        pass
+    else:
+        raise AssertionError("a third secret verified")
+    assert not verify_standard(new, headers, BODY + b" ")
+    assert not verify_standard(new, {**headers, "webhook-signature": "garbage"}, BODY)
