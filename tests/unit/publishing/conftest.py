@@ -70,6 +70,10 @@ def settings() -> Settings:
         publish_poll_interval_seconds=0.01,
         publish_poll_timeout_seconds=20.0,
         publish_http_timeout_seconds=20.0,
+        instagram_poll_interval_seconds=0.01,
+        publish_retry_delay_seconds=0.0,
+        youtube_app_verified=True,  # app status is exercised on purpose where it matters
+        tiktok_app_audited=True,
     )
 
 
