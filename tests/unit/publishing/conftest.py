@@ -11,11 +11,15 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import boto3
 import imageio_ffmpeg
 import pytest
+from moto import mock_aws
 
+from chalicelib.data import storage
+from chalicelib.data.models import create_tables
 from chalicelib.publishing.tokens import generate_local_key
-from chalicelib.settings import Settings, load_settings
+from chalicelib.settings import Settings, get_settings, load_settings
 
 
 def make_mp4(path: Path, *, width: int, height: int, seconds: float, noise: int, rate: list[str]) -> Path:
@@ -50,6 +54,17 @@ def small_mp4(media_dir: Path) -> Path:
 def big_mp4(media_dir: Path) -> Path:
     """~23 MB, 4 s, 360x640: several TikTok chunks of at least 5 MB."""
     return make_mp4(media_dir / "big.mp4", width=360, height=640, seconds=4, noise=40, rate=["-qp", "20"])
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto: the tables and the bucket (the worker tests' world)."""
+    with mock_aws():
+        storage.s3_client.cache_clear()
+        create_tables()
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=get_settings().bucket)
+        yield
+        storage.s3_client.cache_clear()
 
 
 @pytest.fixture
