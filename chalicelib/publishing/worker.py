@@ -238,8 +238,9 @@ def _run(pub: Publication, settings: Settings, client_factory: ClientFactory | N
         check_privacy(target, pub.privacy)
         title = pub.title or clip.title
         description = pub.description if pub.description is not None else (clip.description or "")
-        check_fields(target, title=title, description=description, tags=pub.tags, privacy=pub.privacy,
-                     settings=settings)
+        # the caller's own fields, as at request time (generated text is fitted by the client)
+        check_fields(target, title=pub.title or "", description=pub.description or "", tags=pub.tags,
+                     privacy=pub.privacy, settings=settings)
         rendition = pick_rendition(target, dict(clip.renditions or {}))
         width, height = int(rendition["width"]), int(rendition["height"])
         check_clip(target, duration=float(clip.duration_seconds), width=width, height=height)
