@@ -312,11 +312,24 @@ def sqs_handler(event: Any, context: Any = None, *, settings: Settings | None = 
     done = []
     for raw in bodies:
         publication_id = json.loads(raw)["publication_id"]
-        pub = process_publication(publication_id, settings=settings)
-        if pub is not None and pub.status == "queued" and pub.schedule_at is not None:
-            dispatch_publication(pub, settings=settings, on_conflict_ok=True)
+        early = _early(publication_id)
+        if early is not None:  # arrived before its time: schedule it (a run's own requeue already did)
+            dispatch_publication(early, settings=settings, on_conflict_ok=True, delay_ok=False)
+            pub: Publication | None = early
+        else:
+            pub = process_publication(publication_id, settings=settings)
         done.append({"publication_id": publication_id, "status": pub.status if pub else None})
     return {"processed": done}
+
+
+def _early(publication_id: str) -> Publication | None:
+    """The publication when it is queued for later than now (a message that came early), else None."""
+    try:
+        pub = Publication.get(publication_id)
+    except DoesNotExist:
+        return None
+    due = pub.schedule_at is None or pub.schedule_at <= utcnow() + timedelta(seconds=5)
+    return None if pub.status != "queued" or due else pub
 
 
 def schedule_name(publication_id: str) -> str:
@@ -324,10 +337,12 @@ def schedule_name(publication_id: str) -> str:
 
 
 def dispatch_publication(pub: Publication, *, settings: Settings | None = None,
-                         now: datetime | None = None, on_conflict_ok: bool = False) -> str:
-    """Hand a freshly created publication to the worker. Returns how: queued | scheduled | local.
+                         now: datetime | None = None, on_conflict_ok: bool = False, delay_ok: bool = True) -> str:
+    """Hand a freshly created publication to the worker. Returns how: queued | delayed | scheduled | local.
 
     - no schedule_at (or already due): one message on the publish queue;
+    - schedule_at within 15 minutes on AWS (a retry's backoff): one message delayed until then (not for
+      `delay_ok=False`, an early message's re-dispatch: only the idempotent named schedule may be added);
     - future schedule_at on AWS: an EventBridge Scheduler `at(...)` schedule sending that message then
       (deleted after it fires);
     - future schedule_at in local mode (or with no scheduler configured): left for the local scheduler
@@ -337,6 +352,12 @@ def dispatch_publication(pub: Publication, *, settings: Settings | None = None,
     now = now or utcnow()
     body = json.dumps({"publication_id": pub.publication_id})
     due = pub.schedule_at is None or pub.schedule_at <= now
+    soon = not due and (pub.schedule_at - now).total_seconds() <= MAX_RETRY_DELAY_SECONDS
+    if soon and delay_ok and not settings.is_local and settings.publish_queue_url:
+        # soon (a retry's backoff): a delayed message, no schedule needed
+        sqs_client().send_message(QueueUrl=settings.publish_queue_url, MessageBody=body,
+                                  DelaySeconds=min(900, int((pub.schedule_at - now).total_seconds()) + 1))
+        return "delayed"
     if not due and not settings.is_local and settings.scheduler_role_arn and settings.publish_queue_arn:
         at = pub.schedule_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         try:

@@ -43,14 +43,14 @@ def test_youtube_description_bytes_and_angle_brackets(publish):
 
 def test_youtube_tags_total_counts_commas_and_quotes(publish):
     assert error_of(publish("youtube_shorts", privacy="private", tags=TAGS_30)) == (422, "tags_too_long", "tags")
-    r = publish("youtube_shorts", privacy="private", tags=TAGS_30[:27] + ["pricing talk"])
+    r = publish("youtube_shorts", privacy="private", tags=[*TAGS_30[:27], "pricing talk"])
     assert r.status == 202 and r.json["tags"][-1] == "pricing talk"
     assert Publication.get(r.json["id"]).tags[-1] == "pricing talk"
     assert error_of(publish("youtube_shorts", privacy="private", tags=["a,b"]))[::2] == (400, "tags.0")
 
 
 def test_instagram_caption_hashtags_at_most_30(publish):
-    assert error_of(publish("reels", tags=TAGS_30 + ["one_more"])) == (422, "too_many_hashtags", "tags")
+    assert error_of(publish("reels", tags=[*TAGS_30, "one_more"])) == (422, "too_many_hashtags", "tags")
     assert error_of(publish("reels", tags=TAGS_30[:29], description="#a #b")) == (422, "too_many_hashtags", "tags")
     many = " ".join(f"#t{i}" for i in range(31))
     assert error_of(publish("reels", description=many)) == (422, "too_many_hashtags", "description")

@@ -4,11 +4,13 @@ and the token refresh schedule with reconnect_required."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import threading
 import time
 from datetime import timedelta
 
+import boto3
 import pytest
 from pynamodb.exceptions import DoesNotExist
 
@@ -74,6 +76,26 @@ def test_processing_timeout_queues_a_poll_only_retry(aws, small_mp4, settings):
         second = worker.process_publication("pub_1", settings=s)
     assert second.status == "published" and second.post_id == first.upload_ref and second.error is None
     assert len(fake.sessions) == 1
+
+
+def test_retry_on_aws_is_one_delayed_queue_message(aws, small_mp4, settings):
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="publish")["QueueUrl"]
+    quick = dataclasses.replace(settings, env="prod", publish_queue_url=queue_url, publish_poll_timeout_seconds=0.3,
+                                publish_retry_delay_seconds=60.0)
+    event = {"Records": [{"body": json.dumps({"publication_id": "pub_1"})}]}
+    with FakeYouTube(processing_polls=10**6) as fake:
+        seed(settings, small_mp4)
+        s = with_urls(quick, fake.url)
+        assert worker.sqs_handler(event, settings=s)["processed"][0]["status"] == "queued"
+        worker.sqs_handler(event, settings=s)  # a duplicate arriving early: neither runs nor sends more
+
+        def delayed() -> str:
+            attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+            return attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"]
+
+        assert delayed() == "1" and "Messages" not in sqs.receive_message(QueueUrl=queue_url)
+        assert len(fake.sessions) == 1 and Publication.get("pub_1").attempts == 1
 
 
 def test_retries_stop_after_the_configured_runs_keeping_the_handle(aws, small_mp4, settings):
