@@ -57,7 +57,8 @@ PRIVACY_LEVELS = {
 POST_URL = "https://www.tiktok.com/@{username}/video/{id}"
 UNAUDITED = "unaudited_client_can_only_post_to_private_accounts"
 RETRYABLE_FAIL_REASONS = frozenset({"internal"})
-REFRESH_TOKEN_MARGIN = 30 * 86400.0  # refresh tokens last 365 days; rotate them a month ahead
+REFRESH_TOKEN_LIFETIME = 365 * 86400.0
+REFRESH_TOKEN_MARGIN = 30 * 86400.0  # rotate refresh tokens a month before they expire
 _HELD = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
@@ -136,9 +137,15 @@ class TikTokClient(PlatformClient):
         return None
 
     def scheduled_refresh_due(self, now: float, connected_at: float) -> bool:
-        """The refresh token (365 days, rotated on refresh) nears expiry, or its expiry is unknown."""
+        """The refresh token (365 days, rotated on refresh) nears expiry; unknown expiry counts from connecting.
+
+        Never without the app's client key (a refresh could only fail, and the token is not at fault).
+        """
+        if not (self.settings.tiktok_client_key and self.tokens.refresh_token):
+            return False
         expires = self.tokens.extra.get("refresh_expires_at")
-        return expires is None or float(expires) - now <= REFRESH_TOKEN_MARGIN
+        expires_at = float(expires) if expires is not None else connected_at + REFRESH_TOKEN_LIFETIME
+        return expires_at - now <= REFRESH_TOKEN_MARGIN
 
     def _refresh(self) -> TokenSet:
         resp = self.request(

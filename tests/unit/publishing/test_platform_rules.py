@@ -216,3 +216,31 @@ def test_13_instagram_polls_once_a_minute(small_mp4, file_server, settings, slee
     with FakeInstagram(processing_polls=2) as fake:
         ig(fake, minute, sleeps).publish(req(small_mp4, video_url=f"{file_server}/{small_mp4.name}"))
     assert sleeps and set(sleeps) == {60.0}
+
+
+# --- 12: scheduled refresh rules per platform ---------------------------------------------------------------------
+
+
+def test_12_tiktok_refresh_token_is_rotated_a_month_before_it_expires(settings, sleeps):
+    now = time.time()
+    with FakeTikTok() as fake:
+        client = tt(fake, settings, sleeps)
+        assert not client.scheduled_refresh_due(now, connected_at=now - 300 * 86400)  # unknown: from connecting
+        assert client.scheduled_refresh_due(now, connected_at=now - 340 * 86400)
+        client.refresh()
+        assert client.tokens.extra["refresh_expires_at"] > now + 364 * 86400
+        assert not client.scheduled_refresh_due(now, connected_at=now - 340 * 86400)
+    unconfigured = dataclasses.replace(settings, tiktok_client_key="")
+    assert not TikTokClient(TokenSet("at", "rt"), settings=unconfigured).scheduled_refresh_due(now, now - 400 * 86400)
+
+
+def test_12_instagram_refresh_is_due_in_the_last_week_or_when_expiry_is_unknown(settings):
+    now = time.time()
+
+    def due(expires_at, days_old):
+        client = InstagramClient(TokenSet("IGAA-1", None, expires_at, {}), settings=settings)
+        return client.scheduled_refresh_due(now, now - days_old * 86400)
+
+    assert due(now + 6 * 86400, 54) and not due(now + 8 * 86400, 52)
+    assert due(None, 2) and not due(None, 0.5)  # a long-lived token refreshes once it is a day old
+    assert not YouTubeClient(TokenSet("at", "rt", now + 60), settings=settings).scheduled_refresh_due(now, now)

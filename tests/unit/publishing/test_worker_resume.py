@@ -242,3 +242,22 @@ def test_local_scheduler_refreshes_quiet_instagram_tokens_and_flags_dead_ones(aw
     # a second pass sends nothing more and leaves the flagged account alone
     assert worker.refresh_due_accounts(settings=s) == {"refreshed": [], "reconnect_required": []}
     assert len([d for d in WebhookDelivery.scan() if d.event_type == "social_account.reconnect_required"]) == 1
+
+
+def test_scheduled_maintenance_lambda_resumes_uploaded_and_fails_unknown_stuck_publications(aws, small_mp4, settings):
+    from app import publish_maintenance
+
+    old = utcnow() - timedelta(hours=2)
+    seed(settings, small_mp4)
+    seed(settings, small_mp4, pub_id="pub_2")
+    Publication.get("pub_1").update(actions=[Publication.status.set("processing"), Publication.updated_at.set(old),
+                                             Publication.upload_ref.set("vid9")])
+    Publication.get("pub_2").update(actions=[Publication.status.set("uploading"), Publication.updated_at.set(old)])
+    event = {"version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": "123456789012", "time": "2026-11-29T00:00:00Z", "region": "us-east-1",
+             "resources": ["arn:aws:events:us-east-1:123456789012:rule/klipstar-publish-maintenance"], "detail": {}}
+    out = publish_maintenance(event, None)
+    assert out["failed_publications"] == ["pub_2"] and out["reconnect_required"] == []
+    resumed = Publication.get("pub_1")
+    assert resumed.status == "queued" and resumed.upload_ref == "vid9" and resumed.error.code == "interrupted"
+    assert Publication.get("pub_2").error.code == "interrupted"
