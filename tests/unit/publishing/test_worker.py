@@ -113,15 +113,21 @@ def test_running_twice_posts_once(aws, small_mp4, settings):
     assert len(fake.log) == calls and len(fake.sessions) == 1
 
 
-def test_concurrent_runs_post_once(aws, small_mp4, settings):
+def test_concurrent_runs_post_once(aws, small_mp4, settings, monkeypatch):
+    claim = worker._claim
+    gate = threading.Barrier(3, timeout=30)  # all three runs have read `queued` before any claims
+
+    def gated_claim(pub: Publication) -> bool:
+        gate.wait()
+        return claim(pub)
+
+    monkeypatch.setattr(worker, "_claim", gated_claim)
     with FakeYouTube() as fake:
         seed(settings, small_mp4)
         s = with_urls(settings, fake.url)
-        barrier = threading.Barrier(3)
         results: list[object] = []
 
         def run() -> None:
-            barrier.wait()
             results.append(worker.process_publication("pub_1", settings=s))
 
         threads = [threading.Thread(target=run) for _ in range(3)]
