@@ -52,6 +52,12 @@ def sweeper(event: CloudWatchEvent) -> dict[str, Any]:
     return _sweeper.handler(event.to_dict(), event.context)
 
 
+@app.schedule("rate(1 hour)", name="publish_maintenance")
+def publish_maintenance(event: CloudWatchEvent) -> dict[str, Any]:
+    """Publishing upkeep: stuck publications resumed or failed, social tokens refreshed before expiry."""
+    return _publish_worker.maintenance_handler(event.to_dict(), event.context)
+
+
 # --- queue workers -----------------------------------------------------------------------------
 @app.on_sqs_message(queue="klipstar-webhooks", batch_size=10, name="webhook_dispatcher")
 def webhook_dispatcher(event: SQSEvent) -> dict[str, Any]:

@@ -131,6 +131,26 @@ class Settings:
     publish_queue_arn: str = _setting("", "ARN of the publish queue (EventBridge Scheduler target for schedule_at).")
     scheduler_role_arn: str = _setting("", "IAM role EventBridge Scheduler assumes to send to the publish queue.")
     scheduler_group: str = _setting("default", "EventBridge Scheduler schedule group for scheduled publications.")
+    youtube_app_verified: bool = _setting(
+        False, "The Google project passed YouTube's API audit; unverified projects' uploads are locked to private, "
+        "so only `privacy: private` is accepted until this is true."
+    )
+    tiktok_app_audited: bool = _setting(
+        False, "The TikTok app passed the Content Posting API audit; unaudited apps may only post SELF_ONLY "
+        "(`privacy: private`) to private accounts."
+    )
+    instagram_poll_interval_seconds: float = _setting(
+        60.0, "Interval between Instagram container status polls (Meta asks for at most one a minute)."
+    )
+    publish_max_attempts: int = _setting(
+        4, "Runs of one publication (retryable failures wait and run again, resuming polling after an upload)."
+    )
+    publish_retry_delay_seconds: float = _setting(
+        300.0, "Delay before a publication's next run after a retryable failure (doubles each run, max 15 min)."
+    )
+    token_refresh_interval_seconds: float = _setting(
+        3600.0, "Local mode: how often the publish scheduler refreshes social tokens nearing expiry."
+    )
 
     # --- local service -------------------------------------------------------------------------
     api_port: int = _setting(8000, "`klipstar serve`: port of the API.")

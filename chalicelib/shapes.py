@@ -143,6 +143,7 @@ def publication_out(pub: Publication) -> PublicationOut:
         error=_error(pub.error),
         created_at=_utc(pub.created_at),
         updated_at=_utc(pub.updated_at),
+        tags=list(pub.tags) if pub.tags is not None else None,
     )
 
 

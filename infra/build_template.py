@@ -215,6 +215,13 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
         sqs_send("PublishQueue"),
         *EVENTS_OUT,
     ],
+    "publish_maintenance": [
+        ddb([*READ, "dynamodb:Scan", "dynamodb:UpdateItem"], "publications", "social-accounts"),
+        ddb(READ, "projects"),
+        TOKENS_KMS, *SCHEDULE,
+        sqs_send("PublishQueue"),
+        *EVENTS_OUT,
+    ],
     "api_handler": [
         ddb(READ + WRITE, "accounts", "api-keys", "projects", "clips", "prompt-jobs", "publications",
             "social-accounts", "rate-counters", "webhook-deliveries", "uploads", "idempotency",

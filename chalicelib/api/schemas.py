@@ -84,6 +84,11 @@ class PromptCreate(Request):
     max_clips: int = Field(3, ge=1, le=10)
 
 
+PublishTag = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r'^#?[^#,<>"\s](?:[^#,<>"]*[^#,<>"\s])?$')
+]
+
+
 class PublishCreate(Request):
     """POST /v1/clips/{clip_id}/publish."""
 
@@ -95,6 +100,9 @@ class PublishCreate(Request):
     description: Annotated[str, StringConstraints(max_length=2200)] | None = None
     privacy: Literal["public", "unlisted", "private"] = "public"
     schedule_at: datetime | None = Field(None, description="Publish later (ISO 8601, in the future).")
+    tags: list[PublishTag] | None = Field(
+        None, max_length=100, description="Tags / hashtags (default: the clip's hashtags, fitted to the platform)."
+    )
 
 
 class ListProjectsQuery(BaseModel):
@@ -244,6 +252,7 @@ class PublicationOut(Out):
     error: ProjectError | None
     created_at: datetime
     updated_at: datetime
+    tags: list[str] | None = None
 
 
 class PublicationList(Out):

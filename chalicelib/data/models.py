@@ -214,6 +214,11 @@ class Publication(Model):
     error = ErrorMap(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
     updated_at = UTCDateTimeAttribute(default=utcnow)
+    tags = ListAttribute(of=UnicodeAttribute, null=True)  # the caller's tags (None: the clip's hashtags)
+    # the platform's handle once it holds the video (YouTube video id, TikTok publish_id, Instagram
+    # container/media id): a later run resumes polling it instead of uploading again
+    upload_ref = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)  # runs claimed so far (retryable failures run again)
     by_clip = PublicationsByClipIndex()
 
 
@@ -233,6 +238,8 @@ class SocialAccount(Model):
     display_name = UnicodeAttribute(default="")
     encrypted_tokens = UnicodeAttribute()  # base64 envelope: {access_token, refresh_token, expires_at, ...}
     created_at = UTCDateTimeAttribute(default=utcnow)
+    status = UnicodeAttribute(default="active")  # active | reconnect_required (tokens could not be refreshed)
+    status_reason = UnicodeAttribute(null=True)
     by_tenant = SocialAccountsByTenantIndex()
 
 

@@ -36,6 +36,12 @@ def _due_publications() -> Any:
     return worker.scheduler_pass()
 
 
+def _refresh_tokens() -> Any:
+    from ..publishing.accounts import refresh_due_accounts
+
+    return refresh_due_accounts()
+
+
 def _sweep() -> Any:
     from ..pipeline import sweeper
 
@@ -52,4 +58,5 @@ def local_workers() -> list[Worker]:
         Worker("publish", lambda: poll_queue(settings.publish_queue_url, publish_handler, wait_seconds=1), 0.1),
         Worker("publish-scheduler", _due_publications, interval=5.0),
         Worker("sweeper", _sweep, interval=60.0),
+        Worker("token-refresh", _refresh_tokens, interval=settings.token_refresh_interval_seconds),
     ]

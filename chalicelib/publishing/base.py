@@ -6,7 +6,12 @@ Every platform call goes through `PlatformClient.request`, which
 - on 429 / quota / rate-limit answers waits (Retry-After when given, else exponential backoff with
   jitter) and repeats, up to `publish_max_retries` times, then raises QuotaExceeded,
 - on connection errors and 5xx backs off and repeats (callers that must not repeat blindly, like
-  resumable uploads, pass `retry_transient=False` and handle them).
+  resumable uploads, pass `retry_transient=False` and handle them),
+- raises at once on answers the platform documents as final (`_final_error`: YouTube's daily
+  quotaExceeded, Instagram's spam restriction), which retrying only makes worse.
+Once the platform holds the video, a client calls `posted(ref)` with the platform's handle (YouTube video
+id, TikTok publish_id, Instagram container/media id) before anything else can fail; the worker stores it
+at once, and a later run calls `resume(ref, req)`, which only polls, instead of uploading again.
 Tokens never appear in log lines or error messages.
 """
 
@@ -26,7 +31,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..settings import Settings, get_settings
-from .errors import AuthFailed, PlatformError, QuotaExceeded, UploadFailed
+from .errors import AuthFailed, PlatformError, PublishError, QuotaExceeded, UploadFailed
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +95,9 @@ class PublishRequest:
 
 @dataclass(frozen=True)
 class PublishResult:
-    post_id: str
+    post_id: str | None
     post_url: str | None
+    privacy: str | None = None  # the privacy the platform applied, when it says (may differ from the request)
 
 
 def caption_text(req: PublishRequest) -> str:
@@ -137,6 +143,7 @@ class PlatformClient(ABC):
         clock: Callable[[], float] = time.time,
         on_tokens: Callable[[TokenSet], None] | None = None,
         on_status: Callable[[str], None] | None = None,
+        on_posted: Callable[[str], None] | None = None,
     ) -> None:
         self.tokens = tokens
         self.settings = settings or get_settings()
@@ -145,6 +152,7 @@ class PlatformClient(ABC):
         self.clock = clock
         self.on_tokens = on_tokens
         self.on_status = on_status
+        self.on_posted = on_posted
         self.refresh_count = 0
 
     # --- to implement per platform ---------------------------------------------------------------
@@ -152,6 +160,14 @@ class PlatformClient(ABC):
     @abstractmethod
     def publish(self, req: PublishRequest) -> PublishResult:
         """Upload and publish `req`; returns the platform's post id and URL."""
+
+    @abstractmethod
+    def resume(self, ref: str, req: PublishRequest) -> PublishResult:
+        """Finish a publication whose upload an earlier run completed (`ref` from `posted`): poll only."""
+
+    def scheduled_refresh_due(self, now: float, connected_at: float) -> bool:
+        """Whether the token refresh schedule should refresh this account now (default: never)."""
+        return False
 
     @abstractmethod
     def _refresh(self) -> TokenSet:
@@ -163,6 +179,10 @@ class PlatformClient(ABC):
 
     def _is_auth_error(self, resp: requests.Response) -> bool:
         return resp.status_code == 401
+
+    def _final_error(self, resp: requests.Response) -> PublishError | None:
+        """An error the platform documents as final (no retry may help), else None."""
+        return None
 
     def _throttle_delay(self, resp: requests.Response, attempt: int) -> float | None:
         """Seconds to wait when `resp` is a rate-limit/quota answer, else None."""
@@ -183,6 +203,15 @@ class PlatformClient(ABC):
     def status(self, stage: str) -> None:
         if self.on_status:
             self.on_status(stage)
+
+    def posted(self, ref: str) -> None:
+        """The platform now holds the post: hand its handle to `on_posted` (stored before polling)."""
+        if self.on_posted:
+            self.on_posted(ref)
+
+    @property
+    def poll_interval(self) -> float:
+        return self.settings.publish_poll_interval_seconds
 
     def refresh(self) -> None:
         """Refresh the access token now and hand the new tokens to `on_tokens` (for persisting)."""
@@ -245,6 +274,9 @@ class PlatformClient(ABC):
                 self.refresh()
                 refreshed = True
                 continue
+            final = self._final_error(resp)
+            if final is not None:
+                raise final
             delay = self._throttle_delay(resp, attempt)
             if delay is not None:
                 if attempt >= self.settings.publish_max_retries:
@@ -276,7 +308,7 @@ class PlatformClient(ABC):
             if self.clock() >= deadline:
                 raise PlatformError(f"{self.platform}: timed out waiting for {what}", code="processing_timeout",
                                     retryable=True)
-            self.sleep(self.settings.publish_poll_interval_seconds)
+            self.sleep(self.poll_interval)
 
 
 def json_or_empty(resp: requests.Response) -> dict[str, Any]:

@@ -9,9 +9,16 @@ class PublishError(Exception):
     code = "publish_failed"
     retryable = False
 
-    def __init__(self, message: str, *, code: str | None = None, retryable: bool | None = None) -> None:
+    param: str | None = None  # the request field at fault, when the caller controls it (API `param`)
+    restart = False  # the platform dropped the post: a retry uploads again instead of resuming the poll
+
+    def __init__(self, message: str, *, code: str | None = None, retryable: bool | None = None,
+                 param: str | None = None, restart: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.restart = restart
+        if param:
+            self.param = param
         if code:
             self.code = code
         if retryable is not None:
@@ -34,7 +41,7 @@ class AuthFailed(PublishError):
 
 
 class QuotaExceeded(PublishError):
-    """The platform kept answering 429/quota errors past the retry budget."""
+    """The platform kept answering 429/quota errors past the retry budget (daily quotas: retryable=False)."""
 
     code = "quota_exceeded"
     retryable = True
@@ -51,3 +58,9 @@ class UploadFailed(PublishError):
 
     code = "upload_failed"
     retryable = True
+
+
+class Restricted(PublishError):
+    """The platform restricted the account's publishing (e.g. Instagram's spam restriction): final."""
+
+    code = "publishing_restricted"

@@ -10,19 +10,35 @@ Protocol (developers.tiktok.com/doc/content-posting-api-reference-direct-post an
 Chunk rules: 5-64 MB chunks, the last one absorbs the trailing bytes (up to 128 MB), files under 5 MB go
 whole, files over 64 MB need at least two chunks, 1-1000 chunks, total_chunk_count = floor(size/chunk).
 Tokens are refreshed via POST /v2/oauth/token/ grant_type=refresh_token.
+
+After a chunk PUT times out the chunk may have been stored: the re-PUT then answers 416 with the
+Content-Range TikTok holds, and the upload moves on from there. An unaudited app gets 403
+unaudited_client_can_only_post_to_private_accounts for anything but SELF_ONLY (final). A public post gets
+its publicaly_available_post_id only after moderation (minutes, sometimes hours): the publish_id is the
+resume handle until then, never the post id. fail_reason `internal` is documented as retryable (the post
+failed, so the retry posts again); other fail reasons are final.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from .base import PlatformClient, PublishRequest, PublishResult, TokenSet, caption_text, json_or_empty
-from .errors import AuthFailed, LimitExceeded, PlatformError
+from .base import (
+    TRANSIENT_STATUSES,
+    PlatformClient,
+    PublishRequest,
+    PublishResult,
+    TokenSet,
+    caption_text,
+    json_or_empty,
+)
+from .errors import AuthFailed, LimitExceeded, PlatformError, UploadFailed
 
 MiB = 1024 * 1024
 # Conservative bounds that satisfy the rules whether "MB" means 10^6 or 2^20 bytes.
@@ -39,6 +55,11 @@ PRIVACY_LEVELS = {
     "private": "SELF_ONLY",
 }
 POST_URL = "https://www.tiktok.com/@{username}/video/{id}"
+UNAUDITED = "unaudited_client_can_only_post_to_private_accounts"
+RETRYABLE_FAIL_REASONS = frozenset({"internal"})
+REFRESH_TOKEN_LIFETIME = 365 * 86400.0
+REFRESH_TOKEN_MARGIN = 30 * 86400.0  # rotate refresh tokens a month before they expire
+_HELD = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -115,6 +136,17 @@ class TikTokClient(PlatformClient):
             return self._backoff(attempt, resp)
         return None
 
+    def scheduled_refresh_due(self, now: float, connected_at: float) -> bool:
+        """The refresh token (365 days, rotated on refresh) nears expiry; unknown expiry counts from connecting.
+
+        Never without the app's client key (a refresh could only fail, and the token is not at fault).
+        """
+        if not (self.settings.tiktok_client_key and self.tokens.refresh_token):
+            return False
+        expires = self.tokens.extra.get("refresh_expires_at")
+        expires_at = float(expires) if expires is not None else connected_at + REFRESH_TOKEN_LIFETIME
+        return expires_at - now <= REFRESH_TOKEN_MARGIN
+
     def _refresh(self) -> TokenSet:
         resp = self.request(
             "POST",
@@ -134,6 +166,8 @@ class TikTokClient(PlatformClient):
         extra = dict(self.tokens.extra)
         if body.get("open_id"):
             extra["open_id"] = body["open_id"]
+        if body.get("refresh_expires_in"):
+            extra["refresh_expires_at"] = self.clock() + float(body["refresh_expires_in"])
         return TokenSet(
             access_token=body["access_token"],
             refresh_token=body.get("refresh_token") or self.tokens.refresh_token,
@@ -153,6 +187,10 @@ class TikTokClient(PlatformClient):
         err = payload.get("error") or {}
         if resp.status_code != 200 or err.get("code", "ok") != "ok":
             code = str(err.get("code") or f"http_{resp.status_code}")
+            if code == UNAUDITED:
+                raise LimitExceeded("TikTok: this app is not audited, so it may only post SELF_ONLY (privacy "
+                                    "\"private\") to private accounts", code="tiktok_unaudited_client",
+                                    param="privacy")
             raise PlatformError(f"TikTok {path} failed: {code}: {err.get('message', '')}".strip(),
                                 code=f"tiktok_{code}")
         return payload.get("data") or {}
@@ -179,6 +217,8 @@ class TikTokClient(PlatformClient):
                 "disable_comment": bool(info.get("comment_disabled", False)),
                 "disable_stitch": bool(info.get("stitch_disabled", False)),
                 "video_cover_timestamp_ms": 1000,
+                "brand_content_toggle": False,  # required: a paid partnership would need disclosure
+                "brand_organic_toggle": False,
             },
             "source_info": {
                 "source": "FILE_UPLOAD",
@@ -192,16 +232,30 @@ class TikTokClient(PlatformClient):
             raise PlatformError("TikTok init returned no publish_id/upload_url")
         return data
 
+    @staticmethod
+    def held_through(resp: requests.Response) -> int | None:
+        """Last byte TikTok reports holding (the answer's Content-Range), None when it reports none."""
+        match = _HELD.match(resp.headers.get("Content-Range", "").strip())
+        return int(match.group(2)) if match else None
+
     def upload(self, upload_url: str, req: PublishRequest, plan: ChunkPlan) -> None:
-        """PUT the chunks in order; a failed chunk is sent again (with backoff) before moving on."""
+        """PUT the chunks in order; a chunk whose answer was lost is sent again, unless TikTok has it (416)."""
         with req.path.open("rb") as fh:
             for first, last in plan.ranges():
                 fh.seek(first)
                 data = fh.read(last - first + 1)
+                self._put_chunk(upload_url, req, plan, first, last, data)
+
+    def _put_chunk(self, upload_url: str, req: PublishRequest, plan: ChunkPlan, first: int, last: int,
+                   data: bytes) -> None:
+        failures = 0
+        while True:
+            try:
                 resp = self.request(
                     "PUT",
                     upload_url,
                     auth=False,
+                    retry_transient=False,
                     data=data,
                     headers={
                         "Content-Type": req.content_type,
@@ -209,23 +263,44 @@ class TikTokClient(PlatformClient):
                         "Content-Range": f"bytes {first}-{last}/{plan.video_size}",
                     },
                 )
-                if resp.status_code not in (200, 201, 206):
-                    raise PlatformError(f"TikTok rejected bytes {first}-{last}: HTTP {resp.status_code} "
-                                        f"{self._error_code(resp)}".strip(), code="tiktok_upload_rejected")
+            except (requests.ConnectionError, requests.Timeout):
+                resp = None
+            if resp is not None and resp.status_code in (200, 201, 206):
+                return
+            if resp is not None and resp.status_code == 416:
+                held = self.held_through(resp)
+                if held is not None and held >= last:
+                    return  # the lost answer's chunk was stored: go on after it
+            if resp is not None and resp.status_code not in (416, *TRANSIENT_STATUSES):
+                raise PlatformError(f"TikTok rejected bytes {first}-{last}: HTTP {resp.status_code} "
+                                    f"{self._error_code(resp)}".strip(), code="tiktok_upload_rejected")
+            if failures >= self.settings.publish_max_retries:
+                raise UploadFailed(f"TikTok upload kept failing at bytes {first}-{last} of {plan.video_size}")
+            self.wait(self._backoff(failures, resp))
+            failures += 1
 
-    def wait_published(self, publish_id: str) -> dict[str, Any]:
+    @staticmethod
+    def public_ids(data: dict[str, Any]) -> list[str]:
+        ids = data.get("publicaly_available_post_id") or []
+        return [str(i) for i in (ids if isinstance(ids, list) else [ids])]
+
+    def wait_published(self, publish_id: str, *, public: bool) -> dict[str, Any]:
+        """Poll until PUBLISH_COMPLETE (and, for a public post, until moderation gives it a post id)."""
+
         def check() -> tuple[bool, dict[str, Any]]:
             data = self._api("/v2/post/publish/status/fetch/", {"publish_id": publish_id})
             status = data.get("status")
-            if status == "PUBLISH_COMPLETE":
+            if status == "PUBLISH_COMPLETE" and (self.public_ids(data) or not public):
                 return True, data
             if status == "FAILED":
-                reason = data.get("fail_reason") or "unknown"
+                reason = str(data.get("fail_reason") or "unknown")
+                retry = reason in RETRYABLE_FAIL_REASONS
                 raise PlatformError(f"TikTok could not publish the video: {reason}",
-                                    code="platform_processing_failed")
+                                    code=f"tiktok_{reason}" if retry else "platform_processing_failed",
+                                    retryable=retry, restart=retry)
             return False, data
 
-        return self.poll_until(check, "TikTok publishing")
+        return self.poll_until(check, "TikTok publishing (and moderation of public posts)")
 
     def publish(self, req: PublishRequest) -> PublishResult:
         self.ensure_fresh()
@@ -233,15 +308,20 @@ class TikTokClient(PlatformClient):
         plan = plan_chunks(req.size, self.settings.tiktok_chunk_bytes)
         init = self.init_post(req, plan, info)
         self.upload(init["upload_url"], req, plan)
+        self.posted(str(init["publish_id"]))
+        return self._finish(str(init["publish_id"]), req, info)
+
+    def resume(self, ref: str, req: PublishRequest) -> PublishResult:
+        self.ensure_fresh()
+        return self._finish(ref, req, self.creator_info())
+
+    def _finish(self, publish_id: str, req: PublishRequest, info: dict[str, Any]) -> PublishResult:
         self.status("processing")
-        done = self.wait_published(init["publish_id"])
-        ids = done.get("publicaly_available_post_id") or []
-        if not isinstance(ids, list):
-            ids = [ids]
+        public = PRIVACY_LEVELS.get(req.privacy) == "PUBLIC_TO_EVERYONE"
+        ids = self.public_ids(self.wait_published(publish_id, public=public))
         if ids:
-            post_id = str(ids[0])
             username = info.get("creator_username") or ""
-            url = POST_URL.format(username=username, id=post_id) if username else None
-            return PublishResult(post_id=post_id, post_url=url)
-        # private posts get no public id; the publish id is the handle TikTok gives us
-        return PublishResult(post_id=str(init["publish_id"]), post_url=None)
+            url = POST_URL.format(username=username, id=ids[0]) if username else None
+            return PublishResult(post_id=ids[0], post_url=url)
+        # posts not public to everyone never get a public id; the publish id is the handle TikTok gives
+        return PublishResult(post_id=publish_id, post_url=None)

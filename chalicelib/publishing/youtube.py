@@ -10,10 +10,18 @@ Protocol (developers.google.com/youtube/v3/guides/using_resumable_upload_protoco
    says what the server holds, and the upload resumes from the byte after it.
 Then videos.list?part=status,processingDetails is polled until uploadStatus is processed (or failed /
 rejected). Tokens are refreshed via oauth2.googleapis.com/token with the refresh token.
+
+Scopes: videos.insert needs youtube.upload; the processing poll (videos.list) needs youtube.readonly (or
+youtube / youtube.force-ssl). With an upload-only grant the poll answers 403 insufficientPermissions: the
+video is live, so the publication is reported published without the processing verdict.
+Errors: rateLimitExceeded / userRateLimitExceeded back off; the daily quotaExceeded (an insert costs 1600 of
+the default 10,000 units a day) is final, as in google-api-python-client, which never retries it.
+Fields: description <= 5000 UTF-8 bytes without < or >, tags <= 500 characters in total (limits.py).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -27,10 +35,14 @@ from .base import (
     TokenSet,
     json_or_empty,
 )
-from .errors import AuthFailed, LimitExceeded, PlatformError, UploadFailed
+from .errors import AuthFailed, LimitExceeded, PlatformError, PublishError, QuotaExceeded, UploadFailed
+from .limits import YOUTUBE_DESCRIPTION_BYTES, fit_youtube_tags, shorts_description
+
+log = logging.getLogger(__name__)
 
 GRANULE = 256 * 1024
-THROTTLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
+THROTTLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+SCOPE_REASONS = frozenset({"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"})
 PRIVACY = frozenset({"public", "unlisted", "private"})
 SHORTS_URL = "https://www.youtube.com/shorts/{id}"
 _RANGE = re.compile(r"bytes=0-(\d+)$")
@@ -57,6 +69,17 @@ def clean_title(title: str) -> str:
     return cleaned or "Untitled"
 
 
+def clean_description(description: str) -> str:
+    """YouTube descriptions: no angle brackets, "#Shorts" appended, at most 5000 UTF-8 bytes."""
+    body = re.sub(r"[<>]", "", description)
+    text = shorts_description(body)
+    while len(text.encode()) > YOUTUBE_DESCRIPTION_BYTES:
+        over = len(text.encode()) - YOUTUBE_DESCRIPTION_BYTES
+        body = body.encode()[: max(0, len(body.encode()) - over)].decode("utf-8", "ignore").rstrip()
+        text = shorts_description(body)
+    return text
+
+
 class YouTubeClient(PlatformClient):
     platform = "youtube"
 
@@ -66,6 +89,13 @@ class YouTubeClient(PlatformClient):
 
     def _apply_auth(self, kwargs: dict[str, Any]) -> None:
         kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {self.tokens.access_token}"
+
+    def _final_error(self, resp: requests.Response) -> PublishError | None:
+        if resp.status_code == 403 and google_error(resp)[0] == "quotaExceeded":
+            return QuotaExceeded("YouTube: the project's daily API quota is used up (an upload costs 1600 of "
+                                 "the default 10,000 units); it resets at midnight Pacific time",
+                                 code="daily_quota_exceeded", retryable=False)
+        return None
 
     def _throttle_delay(self, resp: requests.Response, attempt: int) -> float | None:
         if resp.status_code == 429:
@@ -103,14 +133,11 @@ class YouTubeClient(PlatformClient):
         if req.privacy not in PRIVACY:
             raise LimitExceeded(f"YouTube privacy must be one of {sorted(PRIVACY)}, not {req.privacy!r}",
                                 code="privacy_not_allowed")
-        description = req.description
-        if "#shorts" not in description.lower():
-            description = (description + "\n\n#Shorts").strip()
         return {
             "snippet": {
                 "title": clean_title(req.title),
-                "description": description[:5000],
-                "tags": [t.lstrip("#") for t in req.tags][:30],
+                "description": clean_description(req.description),
+                "tags": fit_youtube_tags(req.tags),
                 "categoryId": "22",
             },
             "status": {"privacyStatus": req.privacy, "selfDeclaredMadeForKids": False},
@@ -211,15 +238,22 @@ class YouTubeClient(PlatformClient):
                         return video
                     break
 
-    def wait_processed(self, video_id: str) -> dict[str, Any]:
-        """Poll videos.list until YouTube has processed (or failed/rejected) the upload."""
+    def wait_processed(self, video_id: str) -> dict[str, Any] | None:
+        """Poll videos.list until YouTube has processed (or failed/rejected) the upload.
 
-        def check() -> tuple[bool, dict[str, Any]]:
+        None when the grant lacks a read scope (403 insufficientPermissions): the upload stands, unverified.
+        """
+
+        def check() -> tuple[bool, dict[str, Any] | None]:
             resp = self.request(
                 "GET",
                 f"{self.base}/youtube/v3/videos",
                 params={"part": "status,processingDetails", "id": video_id},
             )
+            if resp.status_code == 403 and google_error(resp)[0] in SCOPE_REASONS:
+                log.warning("YouTube grant lacks youtube.readonly; video %s is uploaded, processing unchecked",
+                            video_id)
+                return True, None
             items = json_or_empty(resp).get("items") or []
             if resp.status_code != 200 or not items:
                 raise PlatformError(f"YouTube lost video {video_id}: {google_error(resp)[1]}")
@@ -241,6 +275,17 @@ class YouTubeClient(PlatformClient):
         session_uri = self.start_session(req, size)
         video = self.upload(session_uri, req, size)
         video_id = str(video["id"])
+        self.posted(video_id)
+        applied = (video.get("status") or {}).get("privacyStatus")
+        return self._finish(video_id, applied if applied in PRIVACY else None)
+
+    def resume(self, ref: str, req: PublishRequest) -> PublishResult:
+        self.ensure_fresh()
+        return self._finish(ref, None)
+
+    def _finish(self, video_id: str, privacy: str | None) -> PublishResult:
         self.status("processing")
-        self.wait_processed(video_id)
-        return PublishResult(post_id=video_id, post_url=SHORTS_URL.format(id=video_id))
+        item = self.wait_processed(video_id)
+        if item is not None:
+            privacy = (item.get("status") or {}).get("privacyStatus") or privacy
+        return PublishResult(post_id=video_id, post_url=SHORTS_URL.format(id=video_id), privacy=privacy)

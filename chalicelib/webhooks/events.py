@@ -23,6 +23,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "prompt.completed",
     "clip.published",
     "clip.publish_failed",
+    "social_account.reconnect_required",
 )
 DELIVERY_LOG_DAYS = 30
 PRESIGN = "$presign"

@@ -54,6 +54,7 @@ class TokenBook:
     refresh_token: str = "rt-1"
     expire_after: int | None = None  # expire the current access token after this many authorised calls
     rotate_refresh: bool = False
+    scopes: frozenset[str] = frozenset()  # what the grant covers (each fake checks the scope per call)
     valid: set[str] = field(default_factory=set)
     uses: int = 0
     refreshes: int = 0
@@ -70,6 +71,10 @@ class TokenBook:
             return False
         self.uses += 1
         return True
+
+    def allows(self, *any_of: str) -> bool:
+        """Whether the grant holds one of the scopes a call accepts."""
+        return bool(self.scopes & set(any_of))
 
     def refresh(self, refresh_token: str | None) -> dict[str, Any] | None:
         if refresh_token != self.refresh_token:

@@ -4,12 +4,14 @@ On container creation the fake pulls video_url over HTTP (like Instagram does) i
 then decodes it; status_code goes IN_PROGRESS -> FINISHED (or ERROR when the download or decode fails,
 or when told to fail). media_publish only accepts a FINISHED container, once. Errors use the Graph API
 shape {"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}: 190 for invalid/expired
-tokens, 4 for the app rate limit.
+tokens, 4 for the app rate limit, 4/2207051 for a spam restriction, 9/2207042 for the daily publishing
+limit. Captions hold at most 2200 characters and 30 hashtags. A published container reads PUBLISHED.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,8 @@ from typing import Any
 import requests
 
 from .base import FakeServer, Reply, Request, TokenBook, probe_bytes
+
+HASHTAG = re.compile(r"(?<![\w&#])#\w+")
 
 
 def graph_error(status: int, code: int, message: str, subcode: int | None = None) -> Reply:
@@ -50,8 +54,13 @@ class FakeInstagram(FakeServer):
         processing_polls: int = 1,
         fail_processing: bool = False,
         expire_containers: bool = False,
+        spam_restricted: bool = False,  # container creation answers 4/2207051
+        daily_limit_reached: bool = False,  # media_publish answers 9/2207042
     ) -> None:
         super().__init__()
+        self.spam_restricted = spam_restricted
+        self.daily_limit_reached = daily_limit_reached
+        self.spam_refusals = 0
         self.ig_user_id = ig_user_id
         self.version = version
         self.tokens = tokens or TokenBook(access_token="IGAA-1", refresh_token="unused")
@@ -112,8 +121,13 @@ class FakeInstagram(FakeServer):
             return graph_error(400, 100, "media_type must be REELS")
         if not params.get("video_url", "").startswith(("http://", "https://")):
             return graph_error(400, 100, "video_url is required")
+        if self.spam_restricted:
+            self.spam_refusals += 1
+            return graph_error(400, 4, "We restrict certain activity to protect our community.", 2207051)
         if len(params.get("caption", "")) > 2200:
             return graph_error(400, 100, "caption too long")
+        if len(HASHTAG.findall(params.get("caption", ""))) > 30:
+            return graph_error(400, 100, "The caption has more than 30 hashtags.")
         with self.lock:
             cid = f"1790000000000{next(self._ids)}"
             box = Container(cid, self.ig_user_id, params)
@@ -158,6 +172,9 @@ class FakeInstagram(FakeServer):
 
     def publish(self, params: dict[str, str]) -> Reply:
         with self.lock:
+            if self.daily_limit_reached:
+                return graph_error(400, 9, "You reached maximum number of posts that is allowed to be "
+                                           "published by Content Publishing API.", 2207042)
             box = self.containers.get(params.get("creation_id", ""))
             if box is None or box.status_code != "FINISHED":
                 return graph_error(400, 9007, "Media ID is not available", 2207027)

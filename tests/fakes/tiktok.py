@@ -1,10 +1,14 @@
 """Fake TikTok Content Posting API (direct post, FILE_UPLOAD) and OAuth token endpoint.
 
-Strict about the media transfer guide's chunk rules at init (5-64 MB chunks, files < 5 MB whole, files
-> 64 MB in several chunks, total_chunk_count = floor(video_size / chunk_size), 1-1000 chunks, final chunk
-<= 128 MB) and on every PUT (Content-Type, Content-Range syntax/total, sequential first byte, exact
-chunk lengths). The privacy level must be one of creator_info's privacy_level_options. Knobs: a dropped
-chunk, mid-flow token expiry, 429 rate limiting, processing failure.
+Strict about the media transfer guide's chunk rules at init (5-64 MB chunks in decimal megabytes, files
+< 5 MB whole, files > 64 MB in several chunks, total_chunk_count = floor(video_size / chunk_size), 1-1000
+chunks, final chunk <= 128 MB) and on every PUT (Content-Type, Content-Range syntax/total, sequential
+first byte, exact chunk lengths; a chunk already stored answers 416 with the Content-Range held). The
+privacy level must be one of creator_info's privacy_level_options, post_info.brand_content_toggle is
+required, an unaudited app may only post SELF_ONLY (403 unaudited_client_can_only_post_to_private_accounts),
+and each call needs its scope (video.publish). A public post gets its publicaly_available_post_id only
+after moderation. Knobs: a dropped chunk, a chunk stored whose answer is lost, mid-flow token expiry,
+429 rate limiting, processing failure (for the first N posts), moderation delay.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from typing import Any
 
 from .base import FakeServer, Reply, Request, TokenBook, probe_bytes
 
-MiB = 1024 * 1024
-MIN_CHUNK, MAX_CHUNK, MAX_FINAL = 5 * MiB, 64 * MiB, 128 * MiB
+MB = 1000 * 1000
+MIN_CHUNK, MAX_CHUNK, MAX_FINAL = 5 * MB, 64 * MB, 128 * MB
+UNAUDITED = "unaudited_client_can_only_post_to_private_accounts"
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
@@ -57,6 +62,7 @@ class Post:
     polls: int = 0
     fail_reason: str | None = None
     post_id: int | None = None
+    moderation: int = 0
 
 
 class FakeTikTok(FakeServer):
@@ -74,9 +80,20 @@ class FakeTikTok(FakeServer):
         retry_after: str | None = "1",
         processing_polls: int = 1,
         fail_reason: str | None = None,  # processing fails with this reason
+        fail_posts: int | None = None,  # ... for the first N posts only (None: all)
+        audited: bool = True,
+        lose_answer: int | None = None,  # 1-based chunk PUT that is stored but never answered
+        moderation_polls: int = 0,  # polls a finished public post waits for moderation (no post id yet)
+        scopes: tuple[str, ...] = ("video.publish", "video.upload"),
     ) -> None:
         super().__init__()
         self.tokens = tokens or TokenBook(rotate_refresh=True)
+        self.tokens.scopes = frozenset(scopes)
+        self.fail_posts = fail_posts
+        self.audited = audited
+        self.lose_answer = lose_answer
+        self.moderation_polls = moderation_polls
+        self.inits = 0
         self.privacy_options = list(privacy_options)
         self.max_duration = max_duration
         self.drop_chunk = drop_chunk
@@ -99,6 +116,8 @@ class FakeTikTok(FakeServer):
             if req.method == "POST" and req.path.startswith("/v2/post/publish/"):
                 if not self.tokens.authorize(req.bearer()):
                     return tt(401, "access_token_invalid", "The access token is invalid or not found in the request.")
+                if not self.tokens.allows("video.publish"):
+                    return tt(401, "scope_not_authorized", "The user did not authorize the scope required.")
                 route = {
                     "/v2/post/publish/creator_info/query/": self.creator_info,
                     "/v2/post/publish/video/init/": self.init,
@@ -138,6 +157,10 @@ class FakeTikTok(FakeServer):
         post_info, source = body.get("post_info") or {}, body.get("source_info") or {}
         if post_info.get("privacy_level") not in self.privacy_options:
             return tt(400, "privacy_level_option_mismatch", "privacy_level is not among the creator's options")
+        if not self.audited and post_info.get("privacy_level") != "SELF_ONLY":
+            return tt(403, UNAUDITED, "Unaudited clients can only post to a private account")
+        if not isinstance(post_info.get("brand_content_toggle"), bool):
+            return tt(400, "invalid_params", "post_info.brand_content_toggle is required")
         if len(str(post_info.get("title", "")).encode("utf-16-le")) // 2 > 2200:
             return tt(400, "invalid_params", "title too long")
         if source.get("source") != "FILE_UPLOAD":
@@ -149,6 +172,7 @@ class FakeTikTok(FakeServer):
         problem = check_chunk_rules(size, chunk, count)
         if problem:
             return tt(400, "invalid_params", problem)
+        self.inits += 1
         pid = f"v_pub_file~v2-1.{next(self._ids)}"
         self.posts[pid] = Post(pid, post_info, size, chunk, count)
         return tt(200, data={"publish_id": pid, "upload_url": f"{self.url}/upload/?upload_id={pid}&upload_token=x"})
@@ -163,6 +187,8 @@ class FakeTikTok(FakeServer):
         if not m:
             return tt(400, "invalid_params", "malformed Content-Range")
         first, last, total = map(int, m.groups())
+        if post.chunks and last < len(post.data) and total == post.video_size:  # re-sent a stored chunk
+            return Reply(416, headers={"Content-Range": f"bytes 0-{len(post.data) - 1}/{post.video_size}"})
         index = post.chunks
         expected_first = index * post.chunk_size
         expected_len = post.chunk_size if index < post.count - 1 else post.video_size - expected_first
@@ -178,10 +204,12 @@ class FakeTikTok(FakeServer):
         post.data += req.body
         post.chunks += 1
         self.chunk_ranges.append((first, last))
-        if post.chunks < post.count:
-            return Reply(206)
-        post.status = "PROCESSING_UPLOAD"
-        return Reply(201)
+        held = {"Content-Range": f"bytes 0-{len(post.data) - 1}/{post.video_size}"}
+        if post.chunks == post.count:
+            post.status = "PROCESSING_UPLOAD"
+        if self.lose_answer is not None and self.puts == self.lose_answer:
+            return None  # stored, but the answer never arrives (a client timeout)
+        return Reply(206 if post.chunks < post.count else 201, headers=held)
 
     def fetch(self, req: Request) -> Reply:
         post = self.posts.get(req.json().get("publish_id", ""))
@@ -191,8 +219,11 @@ class FakeTikTok(FakeServer):
             post.polls += 1
             if post.polls > self.processing_polls:
                 media = probe_bytes(bytes(post.data))
-                if self.fail_reason or media is None:
-                    post.status, post.fail_reason = "FAILED", self.fail_reason or "file_format_check_failed"
+                failing = bool(self.fail_reason) and (
+                    self.fail_posts is None or list(self.posts).index(post.publish_id) < self.fail_posts)
+                if failing or media is None:
+                    post.status = "FAILED"
+                    post.fail_reason = self.fail_reason if failing else "file_format_check_failed"
                 elif media["duration"] > self.max_duration:
                     post.status, post.fail_reason = "FAILED", "duration_check_failed"
                 else:
@@ -201,5 +232,7 @@ class FakeTikTok(FakeServer):
         if post.fail_reason:
             data["fail_reason"] = post.fail_reason
         if post.post_id is not None and post.post_info.get("privacy_level") == "PUBLIC_TO_EVERYONE":
-            data["publicaly_available_post_id"] = [post.post_id]
+            post.moderation += 1
+            if post.moderation > self.moderation_polls:  # no post id until moderation is done
+                data["publicaly_available_post_id"] = [post.post_id]
         return tt(200, data=data)

@@ -1,10 +1,14 @@
 """Fake YouTube Data API v3 + Google OAuth token endpoint implementing the resumable upload protocol.
 
-Strict about: the session request (X-Upload-Content-Length / -Type, snippet.title, status.privacyStatus),
-Content-Range syntax and totals, chunks starting exactly where the stored bytes end, non-final chunks
-being multiples of 256 KiB, body length matching the range. Knobs simulate a dropped chunk (part of it
-stored, connection closed), an access token expiring mid-upload, rate-limit answers with Retry-After,
-and processing that fails.
+Strict about: the session request (X-Upload-Content-Length / -Type, snippet.title, status.privacyStatus,
+a description of at most 5000 UTF-8 bytes without < or >, tags of at most 500 characters in total with
+commas and quotes counted), Content-Range syntax and totals, chunks starting exactly where the stored
+bytes end, non-final chunks being multiples of 256 KiB, body length matching the range, and the grant's
+scopes per call (videos.insert: youtube.upload / youtube / youtube.force-ssl; videos.list: youtube.readonly
+/ youtube / youtube.force-ssl, else 403 insufficientPermissions). A daily quota (10,000 units; insert 1600,
+list 1) answers 403 quotaExceeded once spent. An unverified project's uploads are locked to private.
+Knobs simulate a dropped chunk (part of it stored, connection closed), an access token expiring
+mid-upload, rate-limit answers with Retry-After, and processing that fails.
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ from typing import Any
 from .base import FakeServer, Reply, Request, TokenBook, probe_bytes
 
 GRANULE = 256 * 1024
+SCOPE = "https://www.googleapis.com/auth/"
+UPLOAD_SCOPES = (f"{SCOPE}youtube.upload", f"{SCOPE}youtube", f"{SCOPE}youtube.force-ssl")
+READ_SCOPES = (f"{SCOPE}youtube.readonly", f"{SCOPE}youtube", f"{SCOPE}youtube.force-ssl")
+INSERT_COST, LIST_COST = 1600, 1
+
+
+def tags_length(tags: list[str]) -> int:
+    """YouTube's count: each tag, quotes around one with a space, a comma between tags."""
+    return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 _QUERY = re.compile(r"^bytes \*/(\d+)$")
 
@@ -49,9 +62,16 @@ class FakeYouTube(FakeServer):
         retry_after: str = "1",
         processing_polls: int = 1,  # polls answered "uploaded" before the verdict
         fail_processing: bool = False,
+        scopes: tuple[str, ...] = (f"{SCOPE}youtube.upload", f"{SCOPE}youtube.readonly"),
+        quota_units: int = 10_000,  # the project's daily quota
+        verified: bool = True,  # unverified projects' uploads are locked to private
     ) -> None:
         super().__init__()
         self.tokens = tokens or TokenBook()
+        self.tokens.scopes = frozenset(scopes)
+        self.quota_units = quota_units
+        self.verified = verified
+        self.quota_refusals = 0
         self.drop_chunk = drop_chunk
         self.throttle_session = throttle_session
         self.retry_after = retry_after
@@ -77,14 +97,25 @@ class FakeYouTube(FakeServer):
                     return Reply(401, {"error": {"code": 401, "status": "UNAUTHENTICATED",
                                                  "message": "Request had invalid authentication credentials."}})
                 if req.method == "POST":
-                    return self.start_session(req)
+                    return self.refusal(UPLOAD_SCOPES, INSERT_COST) or self.start_session(req)
                 if req.method == "PUT":
                     return self.put(req)
             if req.method == "GET" and req.path == "/youtube/v3/videos":
                 if not self.tokens.authorize(req.bearer()):
                     return Reply(401, {"error": {"code": 401, "status": "UNAUTHENTICATED", "message": "expired"}})
-                return self.list_videos(req)
+                return self.refusal(READ_SCOPES, LIST_COST) or self.list_videos(req)
             return Reply(404, {"error": {"code": 404, "message": "not found"}})
+
+    def refusal(self, scopes: tuple[str, ...], cost: int) -> Reply | None:
+        """403 for a grant without the call's scope, or once the daily quota cannot pay for the call."""
+        if not self.tokens.allows(*scopes):
+            return g_error(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+        if self.quota_units < cost:
+            self.quota_refusals += 1
+            return g_error(403, "quotaExceeded", "The request cannot be completed because you have exceeded "
+                                                 "your quota.")
+        self.quota_units -= cost
+        return None
 
     def token(self, req: Request) -> Reply:
         form = req.form()
@@ -96,7 +127,7 @@ class FakeYouTube(FakeServer):
         if issued is None:
             return Reply(400, {"error": "invalid_grant", "error_description": "Bad Request"})
         return Reply(200, {"access_token": issued["access_token"], "expires_in": 3599,
-                           "scope": "https://www.googleapis.com/auth/youtube.upload", "token_type": "Bearer"})
+                           "scope": " ".join(sorted(self.tokens.scopes)), "token_type": "Bearer"})
 
     # --- step 1 ----------------------------------------------------------------------------------
 
@@ -124,6 +155,13 @@ class FakeYouTube(FakeServer):
             return g_error(400, "invalidTitle", "invalid title")
         if resource.get("status", {}).get("privacyStatus") not in {"public", "unlisted", "private"}:
             return g_error(400, "invalidPrivacyStatus", "invalid privacyStatus")
+        description = resource.get("snippet", {}).get("description", "")
+        if len(description.encode()) > 5000 or "<" in description or ">" in description:
+            return g_error(400, "invalidDescription", "The request metadata specifies an invalid video description.")
+        if tags_length(list(resource.get("snippet", {}).get("tags") or [])) > 500:
+            return g_error(400, "invalidTags", "The request metadata specifies invalid video keywords.")
+        if not self.verified:  # "all videos uploaded ... from unverified API projects ... will be restricted"
+            resource = {**resource, "status": {**resource["status"], "privacyStatus": "private"}}
         upload_id = f"up{next(self._ids)}"
         self.sessions[upload_id] = Session(upload_id, total, ctype, resource)
         location = f"{self.url}/upload/youtube/v3/videos?uploadType=resumable&upload_id={upload_id}"
@@ -187,7 +225,8 @@ class FakeYouTube(FakeServer):
             media = probe_bytes(bytes(video["session"].data))
             video["state"] = "failed" if self.fail_processing or media is None else "processed"
             video["media"] = media
-        status: dict[str, Any] = {"uploadStatus": video["state"]}
+        status: dict[str, Any] = {"uploadStatus": video["state"],
+                                  "privacyStatus": video["session"].resource["status"]["privacyStatus"]}
         if video["state"] == "failed":
             status["failureReason"] = "codec" if video.get("media") is None else "conversion"
         return Reply(200, {"kind": "youtube#videoListResponse",

@@ -9,8 +9,9 @@ from chalice import Blueprint
 from ...data.models import Project, Publication, SocialAccount, utcnow
 from ...engine.platforms import PLATFORMS
 from ...publishing.errors import LimitExceeded
-from ...publishing.limits import account_platform_of, check_publish_request, resolve_target
+from ...publishing.limits import account_platform_of, check_fields, check_publish_request, resolve_target
 from ...publishing.worker import dispatch_publication
+from ...settings import get_settings
 from ...shapes import clip_json, publication_out
 from ..errors import ApiError
 from ..loaders import load_clip, load_owned, new_id
@@ -57,10 +58,13 @@ def publish_clip(call: Call) -> Reply:
         raise ApiError(422, "rendition_missing",
                        f"The clip was not rendered for {body.platform}; add it to the project's platforms.",
                        param="platform")
-    try:  # the platform's own rules (privacy values, shape, size) before anything is queued
-        check_publish_request(body.platform, body.privacy, clip)
+    try:  # the platform's own rules (privacy values and app status, shape, size, text fields) before queueing
+        target = check_publish_request(body.platform, body.privacy, clip)
+        check_fields(target, title=body.title or "", description=body.description or "", tags=body.tags,
+                     privacy=body.privacy, settings=get_settings())
     except LimitExceeded as exc:
-        raise ApiError(422, exc.code, exc.message[:1].upper() + exc.message[1:] + ".", param="platform") from None
+        raise ApiError(422, exc.code, exc.message[:1].upper() + exc.message[1:] + ".",
+                       param=exc.param or "platform") from None
     schedule_at = body.schedule_at
     if schedule_at is not None:
         if schedule_at.tzinfo is None:
@@ -74,6 +78,7 @@ def publish_clip(call: Call) -> Reply:
         new_id("pub_"), clip_id=clip.clip_id, project_id=clip.project_id, tenant=tenant, platform=body.platform,
         account_id=body.account_id, title=body.title or clip.title, description=body.description,
         privacy=body.privacy, schedule_at=schedule_at, status="queued", created_at=now, updated_at=now,
+        tags=body.tags,
     )
     pub.save(condition=Publication.publication_id.does_not_exist())
     try:

@@ -50,6 +50,8 @@ class SocialAccountOut(Out):
     has_refresh_token: bool
     token_expires_at: datetime | None
     created_at: datetime
+    status: Literal["active", "reconnect_required"] = Field(
+        "active", description="reconnect_required: the platform refused to refresh the token; connect it again.")
 
 
 class SocialAccountList(Out):
@@ -78,6 +80,7 @@ def _out(account: SocialAccount, tokens: TokenSet | None = None) -> SocialAccoun
         has_refresh_token=bool(tokens and tokens.refresh_token),
         token_expires_at=expires,
         created_at=account.created_at,
+        status=account.status or "active",
     )
 
 

@@ -11,11 +11,15 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import boto3
 import imageio_ffmpeg
 import pytest
+from moto import mock_aws
 
+from chalicelib.data import storage
+from chalicelib.data.models import create_tables
 from chalicelib.publishing.tokens import generate_local_key
-from chalicelib.settings import Settings, load_settings
+from chalicelib.settings import Settings, get_settings, load_settings
 
 
 def make_mp4(path: Path, *, width: int, height: int, seconds: float, noise: int, rate: list[str]) -> Path:
@@ -53,6 +57,17 @@ def big_mp4(media_dir: Path) -> Path:
 
 
 @pytest.fixture
+def aws() -> Iterator[None]:
+    """moto: the tables and the bucket (the worker tests' world)."""
+    with mock_aws():
+        storage.s3_client.cache_clear()
+        create_tables()
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=get_settings().bucket)
+        yield
+        storage.s3_client.cache_clear()
+
+
+@pytest.fixture
 def settings() -> Settings:
     """Fast retries/polls; base URLs are filled in per test from the fake's url."""
     return load_settings(
@@ -70,6 +85,10 @@ def settings() -> Settings:
         publish_poll_interval_seconds=0.01,
         publish_poll_timeout_seconds=20.0,
         publish_http_timeout_seconds=20.0,
+        instagram_poll_interval_seconds=0.01,
+        publish_retry_delay_seconds=0.0,
+        youtube_app_verified=True,  # app status is exercised on purpose where it matters
+        tiktok_app_audited=True,
     )
 
 

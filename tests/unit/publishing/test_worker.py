@@ -7,13 +7,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import boto3
-import pytest
-from moto import mock_aws
 
 from chalicelib.data import storage
 from chalicelib.data.models import (
@@ -22,13 +19,12 @@ from chalicelib.data.models import (
     Publication,
     SocialAccount,
     WebhookDelivery,
-    create_tables,
     utcnow,
 )
 from chalicelib.publishing import worker
 from chalicelib.publishing.base import TokenSet
 from chalicelib.publishing.tokens import decrypt_tokens, encrypt_tokens
-from chalicelib.settings import Settings, get_settings
+from chalicelib.settings import Settings
 from tests.fakes.base import Request, TokenBook
 from tests.fakes.instagram import FakeInstagram
 from tests.fakes.tiktok import FakeTikTok
@@ -40,16 +36,6 @@ TENANT = "acct_1#test"
 IG_USER = "17841400000000001"
 HOOK = "https://hooks.example.com/klipstar"
 RENDITION = {"youtube_shorts": "youtube", "tiktok": "tiktok", "reels": "instagram"}
-
-
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        storage.s3_client.cache_clear()
-        create_tables()
-        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=get_settings().bucket)
-        yield
-        storage.s3_client.cache_clear()
 
 
 def seed(
@@ -127,15 +113,21 @@ def test_running_twice_posts_once(aws, small_mp4, settings):
     assert len(fake.log) == calls and len(fake.sessions) == 1
 
 
-def test_concurrent_runs_post_once(aws, small_mp4, settings):
+def test_concurrent_runs_post_once(aws, small_mp4, settings, monkeypatch):
+    claim = worker._claim
+    gate = threading.Barrier(3, timeout=30)  # all three runs have read `queued` before any claims
+
+    def gated_claim(pub: Publication) -> bool:
+        gate.wait()
+        return claim(pub)
+
+    monkeypatch.setattr(worker, "_claim", gated_claim)
     with FakeYouTube() as fake:
         seed(settings, small_mp4)
         s = with_urls(settings, fake.url)
-        barrier = threading.Barrier(3)
         results: list[object] = []
 
         def run() -> None:
-            barrier.wait()
             results.append(worker.process_publication("pub_1", settings=s))
 
         threads = [threading.Thread(target=run) for _ in range(3)]
