@@ -58,12 +58,38 @@ class Word:
 
 
 @dataclass
+class Chapter:
+    """Sentences[first_sentence:last_sentence + 1] of the transcript about one topic."""
+
+    start: float
+    end: float
+    first_sentence: int
+    last_sentence: int
+    title: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chapter:
+        return cls(
+            start=float(data["start"]), end=float(data["end"]), first_sentence=int(data["first_sentence"]),
+            last_sentence=int(data["last_sentence"]), title=str(data.get("title", "")),
+        )
+
+    def public(self) -> dict[str, Any]:
+        """What the API and the manifest show: start, end, title."""
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "title": self.title}
+
+
+@dataclass
 class Transcript:
-    """Words with timings, in source seconds."""
+    """Words with timings, in source seconds (and, once segmented, its topic chapters)."""
 
     language: str
     duration: float
     words: list[Word] = field(default_factory=list)
+    chapters: list[Chapter] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -80,7 +106,12 @@ class Transcript:
         ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"language": self.language, "duration": self.duration, "words": [w.to_dict() for w in self.words]}
+        out: dict[str, Any] = {
+            "language": self.language, "duration": self.duration, "words": [w.to_dict() for w in self.words]
+        }
+        if self.chapters:
+            out["chapters"] = [c.to_dict() for c in self.chapters]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
@@ -88,6 +119,7 @@ class Transcript:
             language=data["language"],
             duration=float(data["duration"]),
             words=[_from_dict(Word, w) for w in data.get("words", [])],
+            chapters=[Chapter.from_dict(c) for c in data.get("chapters") or []],
         )
 
 
