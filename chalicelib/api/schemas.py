@@ -159,6 +159,14 @@ class ClipOut(Out):
     prompt_job_id: str | None = Field(None, description="Prompt clips only.")
 
 
+class ChapterOut(Out):
+    """One topic of the talk (TextTiling over sentence embeddings), in source seconds."""
+
+    start: float
+    end: float
+    title: str = Field(description="A few of the chapter's most distinctive words, in the talk's language.")
+
+
 class ProjectOut(Out):
     id: str
     object: Literal["project"] = "project"
@@ -180,6 +188,9 @@ class ProjectOut(Out):
     metadata: dict[str, str]
     source_seconds: float | None
     error: ProjectError | None
+    chapters: list[ChapterOut] | None = Field(
+        None, description="The talk's topics in order, once scoring has run (else null)."
+    )
     clips: list[ClipOut] | None = Field(
         description="GET /v1/projects/{id}: the clips once the project completed, else null (always null in lists)."
     )

@@ -8,6 +8,7 @@ from typing import Any
 from ..data import storage
 from ..data.models import Clip, Project, PromptJob, Publication, Upload
 from .schemas import (
+    ChapterOut,
     ClipOut,
     ProjectError,
     ProjectOut,
@@ -105,6 +106,7 @@ def project_out(project: Project, with_clips: bool = True) -> dict[str, Any]:
         metadata=dict(project.metadata or {}),
         source_seconds=_num(project.source_seconds),
         error=_error(project.error),
+        chapters=[ChapterOut(**c) for c in project.chapters] if project.chapters is not None else None,
         clips=None,
     ).model_dump(mode="json")
     out["clips"] = clips

@@ -123,6 +123,7 @@ class Project(Model):
     execution_arn = UnicodeAttribute(null=True)
     source_key = UnicodeAttribute(null=True)  # object key of the ingested source
     transcript_key = UnicodeAttribute(null=True)
+    chapters = JSONAttribute(null=True)  # [{start, end, title}] from topic segmentation (score step)
     media = JSONAttribute(null=True)  # MediaInfo.to_dict() (without the local path)
     source_seconds = NumberAttribute(null=True)
     slot_released = BooleanAttribute(default=False)  # concurrency slot given back exactly once

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import Settings
-from . import audio, captions, ingest, probe, reframe, render, segment, transcribe
+from . import audio, captions, ingest, probe, reframe, render, segment, topics, transcribe
 from .platforms import get_platforms, group_by_size, merged_safe_area
 from .score import score_candidates, select_clips
 from .types import ClipOptions, CropPlan, MediaInfo, ScoredClip, Transcript
@@ -264,6 +264,7 @@ def run_clipper(
         report("segment", 0, 1)
         sentences = segment.split_sentences(transcript)
         candidates = segment.candidates_for(transcript, sentences, options)
+        transcript.chapters = topics.segment_topics(sentences)
         report("segment", 1, 1)
 
         report("score", 0, 1)
@@ -302,6 +303,7 @@ def run_clipper(
             "options": options.to_dict(),
             "prompt": prompt,
             "reason": reason,
+            "chapters": [c.public() for c in transcript.chapters],
             "clips": clips,
         }
         return _publish(staging, out_dir, manifest)

@@ -25,8 +25,8 @@ __all__ = ["Chapter", "chapter_of", "segment_topics"]
 
 BLOCK = 3  # sentences per side compared at a gap
 MIN_DEPTH = 0.08  # shallower dips are never boundaries
-MIN_CHAPTER_SECONDS = 20.0
-PAUSE_WEIGHT = 0.05  # depth added per second of silence at the gap (capped at PAUSE_CAP seconds)
+MIN_CHAPTER_SECONDS = 15.0
+PAUSE_WEIGHT = 0.15  # depth added per second of silence at the gap (capped at PAUSE_CAP seconds)
 PAUSE_CAP = 2.0
 TITLE_WORDS = 3
 
