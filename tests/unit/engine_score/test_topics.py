@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from chalicelib.engine import topics
@@ -21,7 +23,7 @@ def test_depth_scores_measure_dips_between_peaks() -> None:
 def test_chapters_cover_the_talk_and_find_its_topic_changes(talk: Talk) -> None:
     chapters = topics.segment_topics(talk.sentences)
     assert chapters[0].first_sentence == 0 and chapters[-1].last_sentence == len(talk.sentences) - 1
-    for a, b in zip(chapters, chapters[1:], strict=False):
+    for a, b in itertools.pairwise(chapters):
         assert b.first_sentence == a.last_sentence + 1 and a.end <= b.start
         assert a.end - a.start >= topics.MIN_CHAPTER_SECONDS - 1e-6
     assert all(c.title for c in chapters)
