@@ -133,6 +133,17 @@ class Rendition(Out):
     download_url: str
 
 
+class QuoteOut(Out):
+    """A span of the clip's transcript that drove one of its sub-scores."""
+
+    drives: Literal["hook", "value"]
+    first_word: int = Field(description="Index of its first word in transcript.words.")
+    last_word: int = Field(description="Index of its last word in transcript.words.")
+    start: float = Field(description="Clip seconds.")
+    end: float = Field(description="Clip seconds.")
+    text: str
+
+
 class ClipOut(Out):
     """A clip: the webhook's shape plus detail; URLs are presigned fresh on every read."""
 
@@ -153,6 +164,9 @@ class ClipOut(Out):
     hashtags: list[str]
     thumbnail_url: str | None
     transcript: dict[str, Any]
+    quotes: list[QuoteOut] = Field(
+        default_factory=list, description="The transcript spans that drove the hook and value sub-scores."
+    )
     created_at: datetime
     prompt: str | None = Field(None, description="Prompt clips only.")
     relevance: float | None = Field(None, description="Prompt clips only.")
@@ -165,6 +179,14 @@ class ChapterOut(Out):
     start: float
     end: float
     title: str = Field(description="A few of the chapter's most distinctive words, in the talk's language.")
+
+
+class QualityOut(Out):
+    """Whether the project's best clip is worth posting (scores are comparable across talks)."""
+
+    level: Literal["ok", "low"]
+    best_score: int | None
+    reason: str
 
 
 class ProjectOut(Out):
@@ -190,6 +212,9 @@ class ProjectOut(Out):
     error: ProjectError | None
     chapters: list[ChapterOut] | None = Field(
         None, description="The talk's topics in order, once scoring has run (else null)."
+    )
+    quality: QualityOut | None = Field(
+        None, description="`low` with a reason when even the best clip scores below the quality floor."
     )
     clips: list[ClipOut] | None = Field(
         description="GET /v1/projects/{id}: the clips once the project completed, else null (always null in lists)."

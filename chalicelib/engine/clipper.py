@@ -19,7 +19,7 @@ from typing import Any
 from ..settings import Settings
 from . import audio, captions, ingest, probe, reframe, render, segment, topics, transcribe
 from .platforms import get_platforms, group_by_size, merged_safe_area
-from .score import score_candidates, select_clips
+from .score import assess_quality, score_candidates, select_clips
 from .types import ClipOptions, CropPlan, MediaInfo, ScoredClip, Transcript
 
 STAGES: tuple[str, ...] = ("ingest", "transcribe", "segment", "score", "render")
@@ -222,6 +222,7 @@ def clip_summary(
         "thumbnail_url": str(thumbnail) if thumbnail else None,
         "layout": primary.layout,
         "transcript": {"text": " ".join(w.text for w in words), "words": [w.to_dict() for w in words]},
+        "quotes": clip.clip_quotes(transcript),
     }
     if clip.prompt is not None:
         summary["prompt"] = clip.prompt
@@ -304,6 +305,7 @@ def run_clipper(
             "prompt": prompt,
             "reason": reason,
             "chapters": [c.public() for c in transcript.chapters],
+            "quality": None if prompt else assess_quality(chosen),
             "clips": clips,
         }
         return _publish(staging, out_dir, manifest)

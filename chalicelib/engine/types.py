@@ -190,6 +190,9 @@ class ScoredClip:
     is_filler: bool = False
     relevance: float | None = None  # prompt clipping only
     prompt: str | None = None
+    # The spans that drove sub-scores: {"drives", "first_word", "last_word" (transcript word indexes),
+    # "start", "end" (source seconds), "text"}.
+    quotes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -203,6 +206,7 @@ class ScoredClip:
             "is_filler": self.is_filler,
             "relevance": self.relevance,
             "prompt": self.prompt,
+            "quotes": [dict(q) for q in self.quotes],
         }
 
     @classmethod
@@ -218,7 +222,23 @@ class ScoredClip:
             is_filler=bool(data.get("is_filler", False)),
             relevance=data.get("relevance"),
             prompt=data.get("prompt"),
+            quotes=[dict(q) for q in data.get("quotes") or []],
         )
+
+    def clip_quotes(self, transcript: Transcript) -> list[dict[str, Any]]:
+        """The quotes as the API shows them: word indexes into the clip's transcript words, clip seconds."""
+        start, end = self.candidate.start, self.candidate.end
+        first = next((i for i, w in enumerate(transcript.words) if w.start >= start - 1e-6), 0)
+        out = []
+        for q in self.quotes:
+            if not (start - 1e-6 <= q["start"] and q["end"] <= end + 1e-6):
+                continue
+            out.append({
+                "drives": q["drives"], "first_word": int(q["first_word"]) - first,
+                "last_word": int(q["last_word"]) - first, "start": round(q["start"] - start, 3),
+                "end": round(q["end"] - start, 3), "text": q["text"],
+            })
+        return out
 
 
 @dataclass

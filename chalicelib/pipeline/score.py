@@ -7,7 +7,7 @@ from ..data.models import Project
 from ..engine import segment, topics
 from ..engine.clipper import clip_id_for, plan_render_jobs
 from ..engine.platforms import DEFAULT_PLATFORMS
-from ..engine.score import score_candidates, select_clips
+from ..engine.score import assess_quality, score_candidates, select_clips
 from ..engine.types import ClipOptions, ScoredClip, Transcript
 from ..settings import get_settings
 from .common import (
@@ -61,6 +61,7 @@ def handler(ctx: StepContext) -> State:
         wav = storage.get_file(ctx.state["audio_key"], work / "audio.wav") if ctx.state.get("audio_key") else None
         scored = score_candidates(transcript, sentences, candidates, wav, settings=settings)
     chosen = select_clips(scored, options.max_clips)
+    update_project(ctx.project_id, quality=assess_quality(chosen))
     clips = [(clip_id_for(ctx.project_id, c.candidate.start, c.candidate.end), c) for c in chosen]
     scored_key = ctx.put_json(
         storage.work_key(ctx.tenant, ctx.project_id, "scored.json"),

@@ -165,6 +165,8 @@ class ClipFeatures:
     central_sentence: str
     keywords: list[str]
     topic: str | None
+    hook_index: int = 0  # sentence that drove the hook sub-score
+    value_index: int = 0  # sentence that drove the value sub-score
 
 
 class LocalScorer:
@@ -191,6 +193,17 @@ class LocalScorer:
         return range(c.first_sentence, c.last_sentence + 1)
 
     # -- sub-scores --
+    def value_sentence(self, c: Candidate) -> int:
+        """The sentence that carries the clip's takeaway: insight phrases first, then insight similarity."""
+        return max(self._sent_range(c), key=lambda i: (
+            tx.count_phrases(self.sentences[i].text, tx.INSIGHT_PHRASES) > 0, round(float(self.insight_sims[i]), 9), -i
+        ))
+
+    def quote(self, drives: str, index: int) -> dict[str, object]:
+        s = self.sentences[index]
+        return {"drives": drives, "first_word": s.first_word, "last_word": s.last_word,
+                "start": round(s.start, 3), "end": round(s.end, 3), "text": s.text}
+
     def hook(self, c: Candidate, words: list[Word]) -> tuple[float, str]:
         idx = c.first_sentence
         # A trivial opener ("Okay.") hands the hook to the next sentence, at a cost.
@@ -309,6 +322,8 @@ class LocalScorer:
             central_sentence=central,
             keywords=self.keywords.keywords(text, k=4),
             topic=topic,
+            hook_index=next(i for i in self._sent_range(c) if self.sentences[i].text == hook_sentence),
+            value_index=self.value_sentence(c),
         )
 
     def score(self, c: Candidate) -> ScoredClip:
@@ -326,6 +341,7 @@ class LocalScorer:
             description=tx.make_description(f.central_sentence),
             hashtags=tx.make_hashtags(f.keywords[:3], f.topic),
             is_filler=f.filler_kind is not None,
+            quotes=[self.quote("hook", f.hook_index), self.quote("value", f.value_index)],
         )
 
 
