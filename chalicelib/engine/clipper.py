@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import Settings
-from . import audio, captions, ingest, probe, reframe, render, segment, topics, transcribe
+from . import audio, captions, font_choice, ingest, probe, reframe, render, segment, topics, transcribe
 from .platforms import get_platforms, group_by_size, merged_safe_area
 from .score import assess_quality, score_candidates, select_clips
 from .types import ClipOptions, CropPlan, MediaInfo, ScoredClip, Transcript
@@ -260,6 +260,8 @@ def run_clipper(
         report("transcribe", 0, 1)
         wav = audio.extract_audio(src, work / "audio.wav")
         transcript = transcribe.transcribe(wav, language=options.language, settings=settings)
+        if options.caption_style != "none":
+            font_choice.caption_font(transcript.text)  # language_unsupported before any rendering
         report("transcribe", 1, 1)
 
         report("segment", 0, 1)

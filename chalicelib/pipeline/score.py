@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..data import storage
 from ..data.models import Project
-from ..engine import segment, topics
+from ..engine import font_choice, segment, topics
 from ..engine.clipper import clip_id_for, plan_render_jobs
 from ..engine.platforms import DEFAULT_PLATFORMS
 from ..engine.score import assess_quality, score_candidates, select_clips
@@ -51,6 +51,8 @@ def handler(ctx: StepContext) -> State:
     options = options_of(project)
     set_stage(ctx.project_id, "scoring", 45)
     transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
+    if options.caption_style != "none":
+        font_choice.caption_font(transcript.text)  # language_unsupported before any rendering
     sentences = segment.split_sentences(transcript)
     candidates = segment.candidates_for(transcript, sentences, options)
     # Chapters are stored with the transcript (prompt search reuses them) and shown on the project.
