@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from chalicelib.engine import audio, evaluation, segment, topics, transcribe  # noqa: E402
 from chalicelib.engine.prompt_search import find_moments  # noqa: E402
-from chalicelib.engine.score import score_candidates, select_clips  # noqa: E402
+from chalicelib.engine.score import assess_quality, score_candidates, select_clips  # noqa: E402
 from chalicelib.engine.types import ClipOptions  # noqa: E402
 from chalicelib.settings import Settings, get_settings  # noqa: E402
 
@@ -91,7 +91,8 @@ def engine_picks(wav: Path, options: ClipOptions, prompts: Sequence[str], settin
     candidates = segment.candidates_for(transcript, sentences, options)
     transcript.chapters = topics.segment_topics(sentences)
     scored = score_candidates(transcript, sentences, candidates, wav, settings=settings)
-    top = [(c.candidate.start, c.candidate.end) for c in select_clips(scored, TOP_FILLER)]
+    chosen = select_clips(scored, TOP_FILLER)
+    top = [(c.candidate.start, c.candidate.end) for c in chosen]
     answers: list[Span | None] = []
     for prompt in prompts:
         found, _ = find_moments(transcript, sentences, prompt, 1, options.min_duration,
@@ -101,6 +102,8 @@ def engine_picks(wav: Path, options: ClipOptions, prompts: Sequence[str], settin
         "top": top,
         "answers": answers,
         "chapters": [c.start for c in transcript.chapters[1:]],
+        "scores": [(c.candidate.start, c.candidate.end, c.virality_score) for c in scored],
+        "quality": assess_quality(chosen),
         "transcribe_seconds": t1 - t0,
         "analyse_seconds": time.perf_counter() - t1,
     }
@@ -175,6 +178,26 @@ LABELS = {
 }
 
 
+SCORE_BANDS = ((80, 101), (60, 80), (40, 60), (0, 40))
+
+
+def score_bands(talks: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+    """What a score means on the labelled talks: per band, how many candidates and what they hold."""
+    rows = ["| virality score | candidates | hold a planted hook | hold >= 3 s of filler | talks with one |",
+            "| --- | --- | --- | --- | --- |"]
+    total = sum(len(p["scores"]) for p, _ in talks)
+    for lo, hi in SCORE_BANDS:
+        spans = [((s, e), truth) for p, truth in talks for s, e, v in p["scores"] if lo <= v < hi]
+        per_talk = sum(any(lo <= v < hi for _, _, v in p["scores"]) for p, _ in talks)
+        n = len(spans)
+        hooks = sum(evaluation.hook_precision([span], t["hooks"]) for span, t in spans)
+        filler = sum(evaluation.filler_rate([span], t["filler"]) for span, t in spans)
+        share = f"{100 * hooks / n:.0f} % | {100 * filler / n:.0f} %" if n else "n/a | n/a"
+        rows.append(f"| {lo}-{min(hi - 1, 100)} | {n} ({100 * n / max(1, total):.0f} %) | {share} | "
+                    f"{per_talk} of {len(talks)} |")
+    return "\n".join(rows)
+
+
 def table(engine: dict, rnd: dict, first: dict) -> str:
     def fmt(v: float | None) -> str:
         return "n/a" if v is None else f"{v:.2f}"
@@ -194,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     options = ClipOptions(min_duration=args.min_duration, max_duration=args.max_duration).validate()
     labels = labelled_talks(args.media)
-    engine_rows, random_rows, first_rows, details = [], [], [], []
+    engine_rows, random_rows, first_rows, details, scored_talks = [], [], [], [], []
     for talk in labels["talks"]:
         truth = truth_of(talk)
         wav = audio.extract_audio(args.media / talk["audio"], args.media / f".{talk['audio']}.16k.wav")
@@ -203,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         length = statistics.fmean(lengths)
         n_prompts, n_bounds = len(truth["prompts"]), max(1, len(picks["chapters"]))
         engine_rows.append(metrics(picks, truth))
+        scored_talks.append((picks, truth))
         random_rows.append(mean_of_draws(
             lambda rng, talk=talk, truth=truth, length=length, n_prompts=n_prompts, n_bounds=n_bounds: metrics(
                 random_picks(rng, talk["duration"], length, n_prompts, n_bounds), truth),
@@ -226,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(header)
     print(table(engine, rnd, first))
+    print()
+    print(score_bands(scored_talks))
+    print("best score per talk:", [max(v for _, _, v in p["scores"]) for p, _ in scored_talks],
+          "quality:", [p["quality"]["level"] for p, _ in scored_talks])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "quality.json").write_text(json.dumps(
         {"header": header, "engine": engine, "random": rnd, "first_minutes": first, "talks": details}, indent=1
