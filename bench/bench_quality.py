@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from chalicelib.engine import audio, evaluation, segment, topics, transcribe  # noqa: E402
 from chalicelib.engine.prompt_search import find_moments  # noqa: E402
 from chalicelib.engine.score import assess_quality, score_candidates, select_clips  # noqa: E402
-from chalicelib.engine.types import ClipOptions  # noqa: E402
+from chalicelib.engine.types import ClipOptions, Transcript  # noqa: E402
 from chalicelib.settings import Settings, get_settings  # noqa: E402
 
 MEDIA = ROOT / "bench" / "media" / "quality"
@@ -82,10 +82,23 @@ def truth_of(talk: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def engine_picks(wav: Path, options: ClipOptions, prompts: Sequence[str], settings: Settings) -> dict[str, Any]:
+def cached_transcript(wav: Path, settings: Settings, reuse: bool) -> Transcript:
+    """The talk's transcript, kept beside the audio per model settings (reused with --reuse-transcripts)."""
+    key = f"{settings.whisper_model or 'tiny.en'}-{settings.whisper_compute_type}-b{settings.whisper_beam_size}"
+    cache = wav.with_name(f"{wav.stem}.{key.replace('/', '_')}.transcript.json")
+    if reuse and cache.is_file():
+        return Transcript.from_dict(json.loads(cache.read_text()))
+    transcript = transcribe.transcribe(wav, language="en", settings=settings)
+    cache.write_text(json.dumps(transcript.to_dict()))
+    return transcript
+
+
+def engine_picks(
+    wav: Path, options: ClipOptions, prompts: Sequence[str], settings: Settings, reuse: bool = False
+) -> dict[str, Any]:
     """Top clips, chapters and one prompt answer per prompt, from the engine."""
     t0 = time.perf_counter()
-    transcript = transcribe.transcribe(wav, language="en", settings=settings)
+    transcript = cached_transcript(wav, settings, reuse)
     t1 = time.perf_counter()
     sentences = segment.split_sentences(transcript)
     candidates = segment.candidates_for(transcript, sentences, options)
@@ -213,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--media", type=Path, default=MEDIA, help="where the labelled talks are (made if missing)")
     ap.add_argument("--min-duration", type=float, default=15.0)
     ap.add_argument("--max-duration", type=float, default=60.0)
+    ap.add_argument("--reuse-transcripts", action="store_true",
+                    help="reuse the transcripts of an earlier run (to measure scoring changes quickly)")
     args = ap.parse_args(argv)
     settings = get_settings()
     options = ClipOptions(min_duration=args.min_duration, max_duration=args.max_duration).validate()
@@ -221,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     for talk in labels["talks"]:
         truth = truth_of(talk)
         wav = audio.extract_audio(args.media / talk["audio"], args.media / f".{talk['audio']}.16k.wav")
-        picks = engine_picks(wav, options, [p for p, _ in truth["prompts"]], settings)
+        picks = engine_picks(wav, options, [p for p, _ in truth["prompts"]], settings, args.reuse_transcripts)
         lengths = [e - s for s, e in picks["top"]] or [options.min_duration]
         length = statistics.fmean(lengths)
         n_prompts, n_bounds = len(truth["prompts"]), max(1, len(picks["chapters"]))
