@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 WEIGHTS: dict[str, float] = {"hook": 0.25, "emotion": 0.15, "value": 0.25, "self_contained": 0.20, "pacing": 0.15}
 FILLER_FACTOR = 0.15  # a filler clip keeps only this share of its score
+CROSS_TOPIC_PENALTY = 30.0  # self_contained points lost by a clip that spans a chapter boundary
 HOOK_SECONDS = 3.0
 ENERGY_HOP = 0.05  # seconds per RMS frame
 IDEAL_WPS = (2.3, 3.4)
@@ -277,6 +278,9 @@ class LocalScorer:
         if c.last_sentence + 1 < len(self.sentences):
             nxt = float(self.sent_vecs[c.last_sentence] @ self.sent_vecs[c.last_sentence + 1])
             pts -= 15.0 * _clip01((nxt - 0.3) / 0.3)
+        # A clip running from one topic (chapter) into the next tells neither story whole.
+        if any(c.first_sentence < ch.first_sentence <= c.last_sentence for ch in self.transcript.chapters):
+            pts -= CROSS_TOPIC_PENALTY
         return max(0.0, pts)
 
     def pacing(self, c: Candidate, words: list[Word]) -> float:

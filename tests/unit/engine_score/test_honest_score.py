@@ -66,3 +66,27 @@ def test_strong_talk_is_ok_and_dull_talk_says_low(talk_scored: list[ScoredClip],
     assert low["level"] == "low" and low["best_score"] < QUALITY_FLOOR
     assert f"only {low['best_score']}" in low["reason"] and "(below" in low["reason"]
     assert assess_quality([]) == {"level": "low", "best_score": None, "reason": "No clip was found in this video."}
+
+
+def test_clips_spanning_two_topics_lose_self_containment(talk: Talk) -> None:
+    from chalicelib.engine import topics
+    from chalicelib.engine.score.local import CROSS_TOPIC_PENALTY, LocalScorer
+    from chalicelib.engine.types import Transcript
+
+    chapters = topics.segment_topics(talk.sentences)
+    plain = LocalScorer(talk.transcript, talk.sentences, None)
+    with_topics = LocalScorer(
+        Transcript(talk.transcript.language, talk.transcript.duration, talk.transcript.words, chapters),
+        talk.sentences, None,
+    )
+    crossing = inside = 0
+    for c in talk.candidates:
+        spans = any(c.first_sentence < ch.first_sentence <= c.last_sentence for ch in chapters)
+        before, after = plain.self_contained(c), with_topics.self_contained(c)
+        if spans:
+            crossing += 1
+            assert after == max(0.0, before - CROSS_TOPIC_PENALTY)
+        else:
+            inside += 1
+            assert after == before
+    assert crossing and inside
