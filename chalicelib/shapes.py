@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .api.schemas import (
+    ChapterOut,
     ClipOut,
     ProjectError,
     ProjectOut,
     PromptJobOut,
     PublicationOut,
+    QualityOut,
+    QuoteOut,
     Rendition,
     UploadOut,
     UploadPart,
@@ -63,6 +66,7 @@ def clip_out(clip: Clip, preferred: list[str] | None = None) -> ClipOut:
         hashtags=list(clip.hashtags or []),
         thumbnail_url=thumbnail_url,
         transcript=clip.transcript or {},
+        quotes=[QuoteOut(**q) for q in clip.quotes or []],
         created_at=_utc(clip.created_at),
         prompt=clip.prompt,
         relevance=_num(clip.relevance),
@@ -106,6 +110,8 @@ def project_out(project: Project, with_clips: bool = True) -> dict[str, Any]:
         metadata=dict(project.metadata or {}),
         source_seconds=_num(project.source_seconds),
         error=_error(project.error),
+        chapters=[ChapterOut(**c) for c in project.chapters] if project.chapters is not None else None,
+        quality=QualityOut(**project.quality) if project.quality else None,
         clips=None,
     ).model_dump(mode="json")
     out["clips"] = clips

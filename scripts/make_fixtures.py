@@ -151,7 +151,9 @@ def synth(exe: str, text: str, path: Path, *, voice: str = VOICE, wpm: int = WPM
     return samples[loud[0] : loud[-1] + 1].copy()
 
 
-def build_audio(exe: str, paragraphs: list[tuple[str, str, str]], tmp: Path, wav_out: Path) -> list[dict]:
+def build_audio(
+    exe: str, paragraphs: list[tuple[str, str, str]], tmp: Path, wav_out: Path, voice: str = VOICE
+) -> list[dict]:
     """Synthesize each paragraph, join with GAP_SECONDS silences, write wav_out; return paragraph timing."""
     gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.int16)
     pieces: list[np.ndarray] = [gap]
@@ -159,7 +161,7 @@ def build_audio(exe: str, paragraphs: list[tuple[str, str, str]], tmp: Path, wav
     out: list[dict] = []
     for i, (kind, topic, text) in enumerate(paragraphs):
         pitch = 45 + (i % 3) * 5
-        samples = synth(exe, text, tmp / f"p{i:03d}.wav", pitch=pitch)
+        samples = synth(exe, text, tmp / f"p{i:03d}.wav", voice=voice, pitch=pitch)
         start = pos / SAMPLE_RATE
         pieces.append(samples)
         pos += len(samples)
@@ -262,6 +264,7 @@ def make_talk(
     script_out: Path | None,
     scene_every: float,
     max_cuts: int,
+    voice: str = VOICE,
 ) -> dict:
     exe = require_espeak()
     import cv2
@@ -271,7 +274,7 @@ def make_talk(
     with tempfile.TemporaryDirectory(prefix="klipstar-fixture-") as tdir:
         tmp = Path(tdir)
         wav = tmp / "talk.wav"
-        paras = build_audio(exe, paragraphs, tmp, wav)
+        paras = build_audio(exe, paragraphs, tmp, wav, voice)
         with wave.open(str(wav), "rb") as w:
             duration = w.getnframes() / w.getframerate()
         rgb = skimage.data.astronaut()
@@ -288,7 +291,7 @@ def make_talk(
         "width": WIDTH,
         "height": HEIGHT,
         "fps": FPS,
-        "voice": f"espeak-ng -v {VOICE} -s {WPM}",
+        "voice": f"espeak-ng -v {voice} -s {WPM}",
         "gap_seconds": GAP_SECONDS,
         "paragraphs": paras,
         "scene_cuts": [sc.start for sc in scenes[1:]],
@@ -306,6 +309,27 @@ def make_talk(
     if script_out is not None:
         script_out.write_text(json.dumps(script, indent=2) + "\n")
     return script
+
+
+# A short Spanish talk (tests/fixtures/charla_es.mp4): other languages, accents in captions.
+SPANISH = [
+    ("filler", "greeting", "Hola a todos, y bienvenidos otra vez al canal."),
+    (
+        "content",
+        "precios",
+        "Este es el error más común de los fundadores con los precios. Cobran demasiado poco. "
+        "Cuando lancé mi primer producto, el precio era de nueve dólares al mes, y nadie confiaba en él. "
+        "Después subí el precio a noventa y nueve dólares, y las ventas también subieron. "
+        "La lección es sencilla: el precio es una señal de calidad.",
+    ),
+    (
+        "content",
+        "sueño",
+        "Dormir bien es más importante para la memoria que cualquier truco de estudio. "
+        "Mientras duermes, tu cerebro repasa todo lo que aprendiste durante el día.",
+    ),
+    ("filler", "outro", "Gracias por ver el vídeo, y hasta la próxima."),
+]
 
 
 def photo_x(script: dict, t: float) -> float:
@@ -354,9 +378,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long-minutes", type=float, default=0, help="make an N-minute talk instead (benchmark)")
     ap.add_argument("--out", type=Path, default=None, help="output video path")
     ap.add_argument("--script", type=Path, default=None, help="also write the script JSON here")
+    ap.add_argument("--spanish", action="store_true", help="make the short Spanish talk (charla_es.mp4) instead")
     args = ap.parse_args(argv)
     require_espeak()
-    if args.long_minutes:
+    if args.spanish:
+        out = args.out or FIXTURES / "charla_es.mp4"
+        script_out = args.script or out.with_name("charla_es_script.json")
+        make_talk(SPANISH, out, script_out, scene_every=60.0, max_cuts=0, voice="es")
+    elif args.long_minutes:
         out = args.out or Path(tempfile.gettempdir()) / f"klipstar-talk-{args.long_minutes:g}min.mp4"
         script_out = args.script or out.with_suffix(".json")
         make_talk(long_paragraphs(args.long_minutes), out, script_out, scene_every=60.0, max_cuts=1000)

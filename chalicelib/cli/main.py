@@ -104,7 +104,9 @@ def add_clip_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--platforms", default="youtube_shorts,tiktok,reels", help="comma-separated platform names")
     p.add_argument("--min-duration", type=float, default=15.0, help="shortest clip in seconds (default 15)")
     p.add_argument("--max-duration", type=float, default=60.0, help="longest clip in seconds (default 60)")
-    p.add_argument("--language", default=None, help="force a language code (default: detect)")
+    p.add_argument("--language", default=None,
+                   help="language code of the talk, or auto to detect it (default: English with tiny.en; "
+                        "others need the optional multilingual model)")
     p.add_argument("--prompt", default=None, help='find moments matching a request, e.g. "the part about pricing"')
     p.add_argument("--out", default="out/clips", help="output folder (default out/clips)")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON instead of a table")

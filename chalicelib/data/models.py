@@ -126,6 +126,8 @@ class Project(Model):
     execution_arn = UnicodeAttribute(null=True)
     source_key = UnicodeAttribute(null=True)  # object key of the ingested source
     transcript_key = UnicodeAttribute(null=True)
+    chapters = JSONAttribute(null=True)  # [{start, end, title}] from topic segmentation (score step)
+    quality = JSONAttribute(null=True)  # {level: ok|low, reason, best_score} (score step)
     media = JSONAttribute(null=True)  # MediaInfo.to_dict() (without the local path)
     source_seconds = NumberAttribute(null=True)
     slot_released = BooleanAttribute(default=False)  # concurrency slot given back exactly once
@@ -161,6 +163,7 @@ class Clip(Model):
     prompt_job_id = UnicodeAttribute(null=True)
     prompt = UnicodeAttribute(null=True)
     relevance = NumberAttribute(null=True)
+    quotes = JSONAttribute(null=True)  # spans that drove the hook/value sub-scores (ClipOut.quotes)
     created_at = UTCDateTimeAttribute(default=utcnow)
     by_project = ClipsByProjectIndex()
 

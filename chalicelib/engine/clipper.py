@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import Settings
-from . import audio, captions, ingest, probe, reframe, render, segment, transcribe
+from . import audio, captions, font_choice, ingest, probe, reframe, render, segment, topics, transcribe
 from .platforms import get_platforms, group_by_size, merged_safe_area
-from .score import score_candidates, select_clips
+from .score import assess_quality, score_candidates, select_clips
 from .types import ClipOptions, CropPlan, MediaInfo, ScoredClip, Transcript
 
 STAGES: tuple[str, ...] = ("ingest", "transcribe", "segment", "score", "render")
@@ -222,6 +222,7 @@ def clip_summary(
         "thumbnail_url": str(thumbnail) if thumbnail else None,
         "layout": primary.layout,
         "transcript": {"text": " ".join(w.text for w in words), "words": [w.to_dict() for w in words]},
+        "quotes": clip.clip_quotes(transcript),
     }
     if clip.prompt is not None:
         summary["prompt"] = clip.prompt
@@ -259,11 +260,14 @@ def run_clipper(
         report("transcribe", 0, 1)
         wav = audio.extract_audio(src, work / "audio.wav")
         transcript = transcribe.transcribe(wav, language=options.language, settings=settings)
+        if options.caption_style != "none":
+            font_choice.caption_font(transcript.text)  # language_unsupported before any rendering
         report("transcribe", 1, 1)
 
         report("segment", 0, 1)
         sentences = segment.split_sentences(transcript)
         candidates = segment.candidates_for(transcript, sentences, options)
+        transcript.chapters = topics.segment_topics(sentences)
         report("segment", 1, 1)
 
         report("score", 0, 1)
@@ -302,6 +306,8 @@ def run_clipper(
             "options": options.to_dict(),
             "prompt": prompt,
             "reason": reason,
+            "chapters": [c.public() for c in transcript.chapters],
+            "quality": None if prompt else assess_quality(chosen),
             "clips": clips,
         }
         return _publish(staging, out_dir, manifest)

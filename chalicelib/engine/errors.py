@@ -64,6 +64,12 @@ class UrlRefused(EngineError):
     code = "url_refused"
 
 
+class LanguageUnsupported(EngineError):
+    """No speech model or caption font for the talk's language or script."""
+
+    code = "language_unsupported"
+
+
 class RenderFailed(EngineError):
     code = "render_failed"
 

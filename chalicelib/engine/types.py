@@ -58,12 +58,38 @@ class Word:
 
 
 @dataclass
+class Chapter:
+    """Sentences[first_sentence:last_sentence + 1] of the transcript about one topic."""
+
+    start: float
+    end: float
+    first_sentence: int
+    last_sentence: int
+    title: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chapter:
+        return cls(
+            start=float(data["start"]), end=float(data["end"]), first_sentence=int(data["first_sentence"]),
+            last_sentence=int(data["last_sentence"]), title=str(data.get("title", "")),
+        )
+
+    def public(self) -> dict[str, Any]:
+        """What the API and the manifest show: start, end, title."""
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "title": self.title}
+
+
+@dataclass
 class Transcript:
-    """Words with timings, in source seconds."""
+    """Words with timings, in source seconds (and, once segmented, its topic chapters)."""
 
     language: str
     duration: float
     words: list[Word] = field(default_factory=list)
+    chapters: list[Chapter] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -80,7 +106,12 @@ class Transcript:
         ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"language": self.language, "duration": self.duration, "words": [w.to_dict() for w in self.words]}
+        out: dict[str, Any] = {
+            "language": self.language, "duration": self.duration, "words": [w.to_dict() for w in self.words]
+        }
+        if self.chapters:
+            out["chapters"] = [c.to_dict() for c in self.chapters]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
@@ -88,6 +119,7 @@ class Transcript:
             language=data["language"],
             duration=float(data["duration"]),
             words=[_from_dict(Word, w) for w in data.get("words", [])],
+            chapters=[Chapter.from_dict(c) for c in data.get("chapters") or []],
         )
 
 
@@ -158,6 +190,9 @@ class ScoredClip:
     is_filler: bool = False
     relevance: float | None = None  # prompt clipping only
     prompt: str | None = None
+    # The spans that drove sub-scores: {"drives", "first_word", "last_word" (transcript word indexes),
+    # "start", "end" (source seconds), "text"}.
+    quotes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -171,6 +206,7 @@ class ScoredClip:
             "is_filler": self.is_filler,
             "relevance": self.relevance,
             "prompt": self.prompt,
+            "quotes": [dict(q) for q in self.quotes],
         }
 
     @classmethod
@@ -186,7 +222,23 @@ class ScoredClip:
             is_filler=bool(data.get("is_filler", False)),
             relevance=data.get("relevance"),
             prompt=data.get("prompt"),
+            quotes=[dict(q) for q in data.get("quotes") or []],
         )
+
+    def clip_quotes(self, transcript: Transcript) -> list[dict[str, Any]]:
+        """The quotes as the API shows them: word indexes into the clip's transcript words, clip seconds."""
+        start, end = self.candidate.start, self.candidate.end
+        first = next((i for i, w in enumerate(transcript.words) if w.start >= start - 1e-6), 0)
+        out = []
+        for q in self.quotes:
+            if not (start - 1e-6 <= q["start"] and q["end"] <= end + 1e-6):
+                continue
+            out.append({
+                "drives": q["drives"], "first_word": int(q["first_word"]) - first,
+                "last_word": int(q["last_word"]) - first, "start": round(q["start"] - start, 3),
+                "end": round(q["end"] - start, 3), "text": q["text"],
+            })
+        return out
 
 
 @dataclass

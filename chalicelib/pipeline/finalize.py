@@ -66,6 +66,7 @@ def clip_rows(
                 prompt_job_id=prompt_job_id,
                 prompt=clip.prompt,
                 relevance=clip.relevance,
+                quotes=clip.clip_quotes(transcript),
             )
         )
     return rows

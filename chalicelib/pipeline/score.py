@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from ..data import storage
 from ..data.models import Project
-from ..engine import segment
+from ..engine import font_choice, segment, topics
 from ..engine.clipper import clip_id_for, plan_render_jobs
 from ..engine.platforms import DEFAULT_PLATFORMS
-from ..engine.score import score_candidates, select_clips
+from ..engine.score import assess_quality, score_candidates, select_clips
 from ..engine.types import ClipOptions, ScoredClip, Transcript
 from ..settings import get_settings
-from .common import State, StepContext, carry, ensure_still_there, load_project, set_stage, step, workspace
+from .common import (
+    State,
+    StepContext,
+    carry,
+    ensure_still_there,
+    load_project,
+    set_stage,
+    step,
+    update_project,
+    workspace,
+)
 
 
 def options_of(project: Project) -> ClipOptions:
@@ -41,12 +51,19 @@ def handler(ctx: StepContext) -> State:
     options = options_of(project)
     set_stage(ctx.project_id, "scoring", 45)
     transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
+    if options.caption_style != "none":
+        font_choice.caption_font(transcript.text)  # language_unsupported before any rendering
     sentences = segment.split_sentences(transcript)
     candidates = segment.candidates_for(transcript, sentences, options)
+    # Chapters are stored with the transcript (prompt search reuses them) and shown on the project.
+    transcript.chapters = topics.segment_topics(sentences)
+    storage.put_json(ctx.state["transcript_key"], transcript.to_dict())
+    update_project(ctx.project_id, chapters=[c.public() for c in transcript.chapters])
     with workspace("score") as work:
         wav = storage.get_file(ctx.state["audio_key"], work / "audio.wav") if ctx.state.get("audio_key") else None
         scored = score_candidates(transcript, sentences, candidates, wav, settings=settings)
     chosen = select_clips(scored, options.max_clips)
+    update_project(ctx.project_id, quality=assess_quality(chosen))
     clips = [(clip_id_for(ctx.project_id, c.candidate.start, c.candidate.end), c) for c in chosen]
     scored_key = ctx.put_json(
         storage.work_key(ctx.tenant, ctx.project_id, "scored.json"),

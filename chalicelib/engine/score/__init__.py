@@ -17,7 +17,11 @@ from .local import score_local
 
 log = logging.getLogger(__name__)
 
-__all__ = ["score_candidates", "select_clips"]
+__all__ = ["assess_quality", "score_candidates", "select_clips"]
+
+# Scores are absolute (a clip's features, not its rank within its talk), so one floor holds for every
+# talk: below it the best clip is not one we would post (see the README's "What a score means").
+QUALITY_FLOOR = 55
 
 
 def score_candidates(
@@ -62,3 +66,24 @@ def select_clips(scored: Sequence[ScoredClip], max_clips: int) -> list[ScoredCli
             continue
         chosen.append(clip)
     return chosen
+
+
+def assess_quality(chosen: Sequence[ScoredClip], floor: int = QUALITY_FLOOR) -> dict[str, object]:
+    """{"level": "ok" | "low", "reason", "best_score"}: "low" when no clip, or the best one, is below `floor`."""
+    if not chosen:
+        return {"level": "low", "best_score": None, "reason": "No clip was found in this video."}
+    best = max(chosen, key=lambda c: c.virality_score)
+    if best.virality_score >= floor:
+        return {"level": "ok", "best_score": best.virality_score,
+                "reason": f"The best clip scores {best.virality_score} (at least {floor})."}
+    sub = best.sub_scores.to_dict()
+    weak = sorted(sub, key=lambda k: (sub[k], k))[:2]
+    return {
+        "level": "low",
+        "best_score": best.virality_score,
+        "reason": (
+            f"The best clip scores only {best.virality_score} (below {floor}): its weakest parts are "
+            + " and ".join(f"{k.replace('_', ' ')} ({sub[k]:.0f})" for k in weak)
+            + ". This talk may have few strong standalone moments."
+        ),
+    }

@@ -259,6 +259,7 @@ def llm_score(backend: str, transcript: Transcript, local: list[ScoredClip], *, 
             is_filler=filler,
             relevance=base.relevance,
             prompt=base.prompt,
+            quotes=base.quotes,  # the local scorer's evidence spans (the LLM is not asked for spans)
         )
     log.info("LLM scorer (%s) scored %d candidates", backend, len(answer.clips))
     return out

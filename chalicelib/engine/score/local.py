@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 WEIGHTS: dict[str, float] = {"hook": 0.25, "emotion": 0.15, "value": 0.25, "self_contained": 0.20, "pacing": 0.15}
 FILLER_FACTOR = 0.15  # a filler clip keeps only this share of its score
+CROSS_TOPIC_PENALTY = 30.0  # self_contained points lost by a clip that spans a chapter boundary
 HOOK_SECONDS = 3.0
 ENERGY_HOP = 0.05  # seconds per RMS frame
 IDEAL_WPS = (2.3, 3.4)
@@ -165,6 +166,8 @@ class ClipFeatures:
     central_sentence: str
     keywords: list[str]
     topic: str | None
+    hook_index: int = 0  # sentence that drove the hook sub-score
+    value_index: int = 0  # sentence that drove the value sub-score
 
 
 class LocalScorer:
@@ -191,6 +194,17 @@ class LocalScorer:
         return range(c.first_sentence, c.last_sentence + 1)
 
     # -- sub-scores --
+    def value_sentence(self, c: Candidate) -> int:
+        """The sentence that carries the clip's takeaway: insight phrases first, then insight similarity."""
+        return max(self._sent_range(c), key=lambda i: (
+            tx.count_phrases(self.sentences[i].text, tx.INSIGHT_PHRASES) > 0, round(float(self.insight_sims[i]), 9), -i
+        ))
+
+    def quote(self, drives: str, index: int) -> dict[str, object]:
+        s = self.sentences[index]
+        return {"drives": drives, "first_word": s.first_word, "last_word": s.last_word,
+                "start": round(s.start, 3), "end": round(s.end, 3), "text": s.text}
+
     def hook(self, c: Candidate, words: list[Word]) -> tuple[float, str]:
         idx = c.first_sentence
         # A trivial opener ("Okay.") hands the hook to the next sentence, at a cost.
@@ -264,6 +278,9 @@ class LocalScorer:
         if c.last_sentence + 1 < len(self.sentences):
             nxt = float(self.sent_vecs[c.last_sentence] @ self.sent_vecs[c.last_sentence + 1])
             pts -= 15.0 * _clip01((nxt - 0.3) / 0.3)
+        # A clip running from one topic (chapter) into the next tells neither story whole.
+        if any(c.first_sentence < ch.first_sentence <= c.last_sentence for ch in self.transcript.chapters):
+            pts -= CROSS_TOPIC_PENALTY
         return max(0.0, pts)
 
     def pacing(self, c: Candidate, words: list[Word]) -> float:
@@ -309,6 +326,8 @@ class LocalScorer:
             central_sentence=central,
             keywords=self.keywords.keywords(text, k=4),
             topic=topic,
+            hook_index=next(i for i in self._sent_range(c) if self.sentences[i].text == hook_sentence),
+            value_index=self.value_sentence(c),
         )
 
     def score(self, c: Candidate) -> ScoredClip:
@@ -326,6 +345,7 @@ class LocalScorer:
             description=tx.make_description(f.central_sentence),
             hashtags=tx.make_hashtags(f.keywords[:3], f.topic),
             is_filler=f.filler_kind is not None,
+            quotes=[self.quote("hook", f.hook_index), self.quote("value", f.value_index)],
         )
 
 

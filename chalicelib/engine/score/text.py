@@ -13,7 +13,7 @@ def _ws(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+WORD_RE = re.compile(r"[^\W_]+(?:'[^\W\d_]+)?")  # letters of any script (accents, umlauts) and digits
 
 STOPWORDS = _ws(
     """a about above after again against all almost also am an and any are aren't as at be because been before
@@ -33,6 +33,22 @@ STOPWORDS = _ws(
     take takes taking took come comes came go goes went gone tell tells told give gives gave put keep keeps kept
     ask asks asked use uses used try tries tried start starts started need needs feel feels felt find finds
     found call calls called seem seems seemed become becomes became show shows showed ended end bring""")
+
+# Spanish and German function words (the lists below also carry Spanish and German hook, insight,
+# emotion and filler phrases, so the local scorer works on talks in those languages too).
+STOPWORDS_ES = _ws(
+    """el la los las un una unos unas y o pero que de del al a en con por para sin sobre entre es son era
+    eran fue ser estar está están estaba he ha han hay había mi mis tu tus su sus nuestro nuestra yo tú él
+    ella nosotros ellos ellas me te se nos le les lo esto esta este estos estas eso esa ese como más muy
+    también ya no sí si cuando donde porque pues bueno vale entonces todo todos toda todas cada otro otra
+    qué cómo cuándo dónde hola gracias aquí así tan tanto hacer hace hizo tiene tener tengo puedo puede""")
+STOPWORDS_DE = _ws(
+    """der die das den dem des ein eine einen einem einer und oder aber dass von zu zum zur mit auf für aus
+    bei nach über unter vor ist sind bin bist sein seid habe hast haben hatte wird werden wurde ich du er
+    sie es wir ihr mich dich sich uns euch mein meine dein deine sein seine unser nicht kein keine auch noch
+    schon sehr nur wie wenn weil dann denn doch mal also ja nein hier dort heute jetzt alle alles jeder
+    jede jedes dieser diese dieses was wer wo warum kann können muss müssen hallo danke""")
+STOPWORDS = STOPWORDS | STOPWORDS_ES | STOPWORDS_DE
 
 # Words a prompt uses to describe a moment rather than its content ("the part where she explains ...").
 PROMPT_META = _ws(
@@ -54,6 +70,12 @@ HOOK_PHRASES = (
     "wrong", "myth", "lie", "surprising", "shocking", "nobody tells you", "trick", "hack", "warning",
     "faster than", "better than", "more than any", "changed the world", "of all time", "the first time",
     "what happened", "you won't believe",
+    # Spanish
+    "el secreto", "el error", "nadie", "nunca", "la verdad", "imagina", "sabías que", "lo mejor", "lo peor",
+    "el problema", "por qué", "cómo", "el truco", "nadie te dice", "cambió", "más común",
+    # German
+    "das geheimnis", "der fehler", "niemand", "niemals", "die wahrheit", "stell dir vor", "wusstest du",
+    "das beste", "das schlimmste", "das problem", "warum", "der trick", "keiner sagt dir",
 )  # fmt: skip
 SUPERLATIVES = _ws("best worst biggest most least fastest greatest hardest easiest only every always never all none")
 
@@ -63,7 +85,9 @@ EMOTION_WORDS = _ws(
     cried cry crying tears laughed laughing laugh hilarious funny heartbreaking devastated thrilled excited
     exciting panic panicked embarrassing embarrassed proud ashamed honestly seriously literally wow fire
     smoking alarm died dead dying kill killed broke broken fail failed failure win won victory beautiful
-    brutal painful pain hurt lonely happy happiest sad saddest miracle revolution changed forever""")
+    brutal painful pain hurt lonely happy happiest sad saddest miracle revolution changed forever
+    increíble terrible horrible miedo llorar lloré reír reímos desastre feliz triste amor odio sorprendente
+    unglaublich schrecklich angst weinen lachen katastrophe glücklich traurig liebe hass überraschend""")
 
 INSIGHT_PHRASES = (
     "how to", "the key", "the lesson", "the trick", "the secret", "the reason", "step", "because",
@@ -71,6 +95,8 @@ INSIGHT_PHRASES = (
     "percent", "data", "the rule", "the truth", "here's why", "here is why", "remember", "if you",
     "instead of", "rather than", "the difference", "learned", "lesson", "principle", "signal", "strategy",
     "mistake", "tip", "works", "matters",
+    "la lección", "la clave", "el truco", "porque", "estudio", "por ciento", "recuerda", "en lugar de",
+    "die lektion", "der schlüssel", "der trick", "weil", "studie", "prozent", "denk daran", "statt",
 )  # fmt: skip
 NUMBER_WORDS = _ws(
     """one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty seventy
@@ -82,17 +108,23 @@ FILLER_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bwelcome (back )?(to|everyone|everybody|guys)\b", r"^(hi|hey|hello)( there)?,? (everyone|everybody|"
         r"guys|folks|friends|all)\b", r"\bgreat to have you\b", r"\bglad (you'?re|you are|to have you)\b",
         r"\bgood to (be back|see you)\b", r"\bwelcome back\b", r"\bhow'?s it going\b",
+        r"\bbienvenid[oa]s\b", r"^hola,? (a todos|amigos|chicos)\b", r"\bwillkommen\b",
+        r"^hallo,? (zusammen|leute|ihr)\b",
     ),
     "housekeeping": (
         r"\blike and subscribe\b", r"\bsubscribe\b", r"\bhit the bell\b", r"\bnotification", r"\bhousekeeping\b",
         r"\blinks? (is |are )?in the description\b", r"\bdescription below\b", r"\bsmash (that|the) like\b",
         r"\bleave a comment\b", r"\bcomment below\b", r"\bpatreon\b", r"\bfollow (me|us) on\b",
         r"\bbefore we (start|begin|get started)\b",
+        r"\bsuscr[ií]be", r"\bdale (a )?like\b", r"\bcampanita\b", r"\bdescripci[óo]n\b",
+        r"\babonnier", r"\bglocke\b", r"\bbeschreibung\b",
     ),
     "sponsor": (
         r"\bsponsored by\b", r"\bsponsor(s|ed)?\b", r"\bpromo code\b", r"\buse (the )?code\b",
         r"\bdiscount code\b", r"\bpercent off\b", r"% off\b", r"\bbrought to you by\b", r"\bfirst order\b",
         r"\bfree trial\b", r"\baffiliate link\b",
+        r"\bpatrocinad[oa]\b", r"\bc[óo]digo de descuento\b", r"\busa el c[óo]digo\b",
+        r"\bgesponsert\b", r"\brabattcode\b", r"\bmit dem code\b",
     ),
     "disfluency": (
         r"\bwhere was i\b", r"\bwhat was i saying\b", r"\blost my train of thought\b", r"\bwhere were we\b",
@@ -103,11 +135,13 @@ FILLER_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bthanks? (you )?(so much )?for watching\b", r"\bthanks? (you )?for listening\b", r"\bsee you next\b",
         r"\bsee you (in the next|soon|later|all)\b", r"\bbye for now\b", r"^(bye|goodbye)\b",
         r"\buntil next time\b", r"\bthat'?s (it|all) for (today|this)\b", r"\bcatch you (later|next)\b",
+        r"\bgracias por (ver|escuchar)\b", r"\bhasta la pr[óo]xima\b", r"^(adi[óo]s|chao)\b",
+        r"\bdanke (f[üu]rs|f[üu]r das) (zuschauen|zuh[öo]ren)\b", r"\bbis zum n[äa]chsten mal\b", r"^tsch[üu]ss\b",
     ),
 }
 _FILLER_RES = {kind: tuple(re.compile(p) for p in pats) for kind, pats in FILLER_PATTERNS.items()}
 # A sentence made only of these is "trivial": harmless mid-clip, but a clip should not start/end on one.
-TRIVIAL_WORDS = _ws("okay ok so right yeah yes well um uh alright all anyway now hmm er")
+TRIVIAL_WORDS = _ws("okay ok so right yeah yes well um uh alright all anyway now hmm er vale bueno pues eh also naja")
 
 SMALL_TITLE_WORDS = _ws("a an the and but or nor for of to in on at by with as vs via per")
 # A title must not end on these function words (that would be a trailing fragment).

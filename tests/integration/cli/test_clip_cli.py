@@ -60,6 +60,16 @@ def test_manifest_has_seed_webhook_shape(clip_run: tuple[Path, dict]) -> None:
         assert end_a <= start_b, "selected clips must not overlap"
 
 
+def test_manifest_has_the_talks_chapters(clip_run: tuple[Path, dict], talk_script: dict) -> None:
+    chapters = clip_run[1]["chapters"]
+    assert len(chapters) >= 3 and all(set(c) == {"start", "end", "title"} and c["title"] for c in chapters)
+    assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(chapters))
+    # Each content topic of the script starts within 3 s of a chapter boundary.
+    topics = [p for p in talk_script["paragraphs"] if p["kind"] == "content"]
+    near = [t for t in topics if any(abs(c["start"] - t["start"]) <= 3.0 for c in chapters[1:])]
+    assert len(near) >= len(topics) - 1, ([c["start"] for c in chapters], [t["start"] for t in topics])
+
+
 def test_outputs_are_real_vertical_h264(clip_run: tuple[Path, dict]) -> None:
     _, manifest = clip_run
     for clip in manifest["clips"]:

@@ -107,6 +107,10 @@ def test_talk_end_to_end_with_a_transient_failure_retried(api: Api, receiver: An
     status, got = api.call("GET", f"/v1/projects/{pid}")
     assert status == 200 and got["status"] == "completed" and got["stage"] == "completed"
     assert got["progress"] == 100 and abs(got["source_seconds"] - 151) < 5
+    assert len(got["chapters"]) >= 3 and all(c["title"] and c["start"] < c["end"] for c in got["chapters"])
+    stored = storage.get_json(Project.get(pid).transcript_key)
+    assert [{"start": round(c["start"], 3), "end": round(c["end"], 3), "title": c["title"]}
+            for c in stored["chapters"]] == got["chapters"]  # stored with the transcript
     clips = sorted(Clip.by_project.query(pid), key=lambda c: c.rank)
     assert 1 <= len(clips) <= 2
     for clip in clips:

@@ -225,7 +225,10 @@ def seed_completed_project(account_id: str, mode: str = "live", durations: tuple
             created_at=now, updated_at=now, completed_at=now, video_url="https://videos.example.com/talk.mp4",
             platforms=list(platforms), slot_released=True, source_seconds=600.0,
             source_key=storage.source_key(tenant, project_id, "talk.mp4"),
-            transcript_key=storage.transcript_key(tenant, project_id)).save()
+            transcript_key=storage.transcript_key(tenant, project_id),
+            chapters=[{"start": 0.5, "end": 61.2, "title": "Pricing Founders"},
+                      {"start": 62.0, "end": 599.0, "title": "Sleep Memory"}],
+            quality={"level": "ok", "best_score": 92, "reason": "The best clip scores 92 (at least 55)."}).save()
     s3 = storage.s3_client()
     s3.put_object(Bucket=storage.bucket(), Key=storage.source_key(tenant, project_id, "talk.mp4"), Body=b"src")
     storage.put_json(storage.transcript_key(tenant, project_id), {"words": []})
@@ -245,7 +248,9 @@ def seed_completed_project(account_id: str, mode: str = "live", durations: tuple
              sub_scores={"hook": 80.0, "payoff": 70.5}, reason="strong hook", start=10.0 * rank,
              end=10.0 * rank + duration, duration_seconds=duration,
              transcript={"text": "hello world", "words": [{"text": "hello", "start": 0.0, "end": 0.4}]},
-             renditions=renditions, thumbnail_key=thumb).save()
+             renditions=renditions, thumbnail_key=thumb,
+             quotes=[{"drives": "hook", "first_word": 0, "last_word": 1, "start": 0.0, "end": 0.4,
+                      "text": "hello world"}]).save()
         clip_ids.append(clip_id)
     WebhookDelivery(new_id("evt_"), tenant=tenant, project_id=project_id, event_type="project.completed",
                     url="https://hooks.example.com/k", payload={"event": "project.completed"}).save()

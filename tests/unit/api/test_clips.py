@@ -39,6 +39,8 @@ def test_clip_shape_and_presigned_downloads(env):
     assert clip["sub_scores"] == {"hook": 80.0, "payoff": 70.5} and clip["reason"] == "strong hook"
     assert clip["description"] == "About pricing" and clip["hashtags"] == ["#pricing"]
     assert clip["transcript"]["text"] == "hello world"
+    assert clip["quotes"] == [{"drives": "hook", "first_word": 0, "last_word": 1, "start": 0.0, "end": 0.4,
+                               "text": "hello world"}]
     assert set(clip["platforms"]) == {"youtube_shorts", "tiktok", "reels"}
     assert all(set(v) == {"width", "height", "download_url"} for v in clip["platforms"].values())
     assert clip["platforms"]["tiktok"]["width"] == 1080 and clip["platforms"]["tiktok"]["height"] == 1920
@@ -58,6 +60,17 @@ def test_clip_shape_and_presigned_downloads(env):
     thumb = clip["thumbnail_url"]
     assert unquote(urlsplit(thumb).path).endswith(row.thumbnail_key)
     assert presigned_signature_valid(thumb, "GET", SECRET())
+
+
+def test_project_shows_chapters_and_quality(env):
+    key = env.key("acme")
+    seeded = seed_completed_project("acme")
+    project = env.call("GET", f"/v1/projects/{seeded['project_id']}", key).json
+    assert project["chapters"] == [{"start": 0.5, "end": 61.2, "title": "Pricing Founders"},
+                                   {"start": 62.0, "end": 599.0, "title": "Sleep Memory"}]
+    assert project["quality"]["level"] == "ok" and project["quality"]["best_score"] == 92
+    fresh = env.call("POST", "/v1/projects", key, {"video_url": "https://videos.example.com/a.mp4"}).json
+    assert fresh["chapters"] is None and fresh["quality"] is None  # not scored yet
 
 
 def test_presign_expiry_is_a_setting(env, monkeypatch):

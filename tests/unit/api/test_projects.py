@@ -78,6 +78,7 @@ def test_field_errors_name_the_param(env):
     _error(env.call("POST", "/v1/projects", key, {**url, "platforms": ["reels"], "min_duration": 100,
                                                   "max_duration": 120}), 400, "invalid_field", "min_duration")
     _error(env.call("POST", "/v1/projects", key, {**url, "metadata": {"a": 1}}), 400, "invalid_field", "metadata.a")
+    _error(env.call("POST", "/v1/projects", key, {**url, "language": "Spanish"}), 400, "invalid_field", "language")
     _error(env.call("POST", "/v1/projects", key, {}), 400, "invalid_field", "video_url")
     _error(env.call("POST", "/v1/projects", key, {**url, "upload_id": "upl_x"}), 400, "invalid_field", "video_url")
     _error(env.call("POST", "/v1/projects", key, raw=b'{"video_url": ', headers={"Content-Type": "application/json"}),
@@ -87,6 +88,12 @@ def test_field_errors_name_the_param(env):
     _error(env.call("GET", "/v1/projects?colour=red", key), 400, "unknown_field", "colour")
     _error(env.call("GET", "/v1/projects?limit=0", key), 400, "invalid_field", "limit")
     assert env.executions() == [] and quotas.in_flight("acme") == 0
+
+
+def test_language_auto_is_accepted(env):
+    key = env.key("acme", "studio")
+    r = env.call("POST", "/v1/projects", key, {"video_url": "https://videos.example.com/a.mp4", "language": "auto"})
+    assert r.status == 201 and r.json["language"] == "auto"
 
 
 def test_url_guard_refuses_private_and_odd_urls(env):
