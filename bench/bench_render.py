@@ -8,6 +8,10 @@ the ratios render_clip/floor and (reframe + render)/floor, in wall time and in C
 
     python bench/bench_render.py                       # 3 x 8 s clips of tests/fixtures/talk.mp4
     python bench/bench_render.py --source talk.mp4 --clips 3 --seconds 8
+    python bench/bench_render.py --source tests/fixtures/conversation.mp4 --layout auto   # two people
+
+With --layout the reframe step is the speaker-aware one (layouts.frame_clip: face tracks, mouth
+activity, speaker labels, keyframes), as `klipstar clip` runs it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from chalicelib.engine.captions import write_ass  # noqa: E402
 from chalicelib.engine.ffmpeg import ffmpeg_exe  # noqa: E402
+from chalicelib.engine.layouts import frame_clip  # noqa: E402
 from chalicelib.engine.platforms import PLATFORMS, merged_safe_area  # noqa: E402
 from chalicelib.engine.probe import probe  # noqa: E402
 from chalicelib.engine.reframe import plan_crop  # noqa: E402
@@ -67,6 +72,7 @@ def main() -> int:
     parser.add_argument("--source", type=Path, default=ROOT / "tests" / "fixtures" / "talk.mp4")
     parser.add_argument("--clips", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--layout", default=None, help="auto, focus, split or fit: speaker-aware framing")
     args = parser.parse_args()
 
     settings = get_settings()
@@ -78,7 +84,7 @@ def main() -> int:
     cpus = dict(totals)
     print(f"source {args.source.name}: {info.width}x{info.height} {info.duration:.1f}s; "
           f"{args.clips} clips x {args.seconds:g}s -> {WIDTH}x{HEIGHT} "
-          f"({settings.x264_preset}, crf {settings.x264_crf})")  # fmt: skip
+          f"({settings.x264_preset}, crf {settings.x264_crf}, layout {args.layout or 'reframe'})")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         for i, start in enumerate(starts):
@@ -86,7 +92,11 @@ def main() -> int:
             t0, c0 = time.perf_counter(), cpu_seconds()
             subprocess.run(floor_cmd(args.source, start, args.seconds, d / f"floor{i}.mp4"), check=True)
             t1, c1 = time.perf_counter(), cpu_seconds()
-            plan = plan_crop(args.source, start, end, WIDTH, HEIGHT, settings=settings)
+            if args.layout:
+                words = fake_words(args.seconds)
+                plan = frame_clip(args.source, start, end, WIDTH, HEIGHT, words, args.layout, settings=settings).plan
+            else:
+                plan = plan_crop(args.source, start, end, WIDTH, HEIGHT, settings=settings)
             ass = write_ass(fake_words(args.seconds), "karaoke", WIDTH, HEIGHT, safe, d / f"c{i}.ass")
             t2, c2 = time.perf_counter(), cpu_seconds()
             render_clip(args.source, start, end, plan, ass, d / f"clip{i}.mp4", settings=settings)
