@@ -125,9 +125,12 @@ def _box_dict(label: str, box: Box) -> dict[str, object]:
 
 
 def plan_keyframes(
-    an: _Analysis, speakers: Speakers, sentences: list[Sentence], layout: str
+    an: _Analysis, speakers: Speakers, sentences: list[Sentence], layout: str, words: list[Word] | None = None
 ) -> list[LayoutKeyframe]:
-    """The clip's layout decisions for `layout` (auto, focus, split or fit), in clip seconds."""
+    """The clip's layout decisions for `layout` (auto, focus, split or fit), in clip seconds.
+
+    Focus cuts fall between sentences; rapid exchanges are found on the word labels when `words` (with
+    speakers) are given, since a transcriber often runs short answers together without punctuation."""
     D = an.duration
     people = speakers.tracks
     if layout == "fit" or not people:
@@ -140,9 +143,10 @@ def plan_keyframes(
     if len(people) >= 2 and layout == "split":
         splits = [(0.0, round(D, 3))]
     elif len(people) >= 2 and layout == "auto":
-        splits = rapid_spans(units, D)
+        said = [_Turn(w.start, w.end, w.speaker) for w in words or [] if w.speaker]
+        splits = rapid_spans(said or units, D)
     edges = [e for span in splits for e in span if 0 < e < D]
-    free = [u for u in units if not any(a <= (u.start + u.end) / 2 < b for a, b in splits)]
+    free = [part for u in units for part in _outside(u, splits)]
     events = focus_switches(free, cuts, edges, D)
     bounds = sorted({0.0, round(D, 3), *cuts, *edges, *(t for t, _ in events)})
     frames: list[LayoutKeyframe] = []
@@ -167,6 +171,19 @@ def plan_keyframes(
             speaker, box = max(seen, key=lambda lb: lb[1][2])
         frames.append(LayoutKeyframe(a, b, "focus", speaker, [_box_dict(speaker, box)]))
     return _merge(frames, cuts)
+
+
+def _outside(u: _Turn, spans: list[tuple[float, float]]) -> list[_Turn]:
+    """The parts of a sentence outside the split stretches (a sentence may run into one)."""
+    parts = [u]
+    for a, b in spans:
+        parts = [
+            piece
+            for p in parts
+            for piece in (_Turn(p.start, min(p.end, a), p.speaker), _Turn(max(p.start, b), p.end, p.speaker))
+            if piece.end - piece.start > 0.05
+        ]
+    return parts
 
 
 def _split_pair(speakers: Speakers, units: list[_Turn], a: float, b: float) -> list[str]:
@@ -319,7 +336,7 @@ def frame_clip(
     sentences = split_sentences(Transcript("", end - start, words)) if words else []
     spk = label_speakers(an.tracks, len(an.times), an.mouth_times, an.mouth, words, sentences)
     labelled = [dataclasses.replace(w, speaker=lab) for w, lab in zip(words, spk.words, strict=True)]
-    decided = keyframes if keyframes is not None else plan_keyframes(an, spk, sentences, layout)
+    decided = keyframes if keyframes is not None else plan_keyframes(an, spk, sentences, layout, labelled)
     if keyframes is None and layout in ("auto", "focus") and len(spk.tracks) <= 1:
         plan = plan_from_analysis(an, out_w, out_h, rate)
     else:

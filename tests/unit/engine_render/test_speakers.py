@@ -23,11 +23,13 @@ from chalicelib.engine.layouts import (
     HYSTERESIS_SECONDS,
     MIN_SHOT_SECONDS,
     FramedClip,
+    _outside,
     _Turn,
     captions_between_panes,
     focus_switches,
     frame_clip,
     plan_from_keyframes,
+    rapid_spans,
 )
 from chalicelib.engine.platforms import SafeArea
 from chalicelib.engine.render import render_clip
@@ -161,6 +163,18 @@ def test_focus_switch_rules() -> None:
     # a long turn right after a cut waits for the minimum shot length (its next sentence boundary)
     units = [_Turn(0.0, 1.0, "S1"), _Turn(1.2, 3.0, "S2"), _Turn(3.2, 8.0, "S2")]
     assert focus_switches(units, [], [], 8.0) == [(0.0, "S1"), (3.1, "S2")]
+
+
+def test_rapid_exchange_and_sentences_running_into_it() -> None:
+    """Word-level turns (a transcriber that runs short answers together) still make a split stretch,
+    and a sentence running into the stretch keeps its part outside it for focus."""
+    long_a = [_Turn(0.0, 5.0, "S1")]
+    rapid = [_Turn(5.3 + 1.2 * i, 6.2 + 1.2 * i, "S2" if i % 2 == 0 else "S1") for i in range(6)]
+    long_b = [_Turn(12.8, 18.0, "S2")]
+    spans = rapid_spans(long_a + rapid + long_b, 18.0)
+    assert spans == [(5.15, 12.5)]
+    assert rapid_spans(long_a + rapid[:1] + long_b, 18.0) == []  # one interjection is no exchange
+    assert _outside(_Turn(3.0, 7.0, "S1"), spans) == [_Turn(3.0, 5.15, "S1")]
 
 
 def test_auto_splits_the_rapid_exchange_with_captions_between(
