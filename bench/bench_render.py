@@ -8,11 +8,16 @@ the ratios render_clip/floor and (reframe + render)/floor, in wall time and in C
 
     python bench/bench_render.py                       # 3 x 8 s clips of tests/fixtures/talk.mp4
     python bench/bench_render.py --source talk.mp4 --clips 3 --seconds 8
+    python bench/bench_render.py --source tests/fixtures/conversation.mp4 --layout auto   # two people
+
+With --layout the reframe step is the speaker-aware one (layouts.frame_clip: face tracks, mouth
+activity, speaker labels, keyframes), as `klipstar clip` runs it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -25,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from chalicelib.engine.captions import write_ass  # noqa: E402
 from chalicelib.engine.ffmpeg import ffmpeg_exe  # noqa: E402
+from chalicelib.engine.layouts import frame_clip  # noqa: E402
 from chalicelib.engine.platforms import PLATFORMS, merged_safe_area  # noqa: E402
 from chalicelib.engine.probe import probe  # noqa: E402
 from chalicelib.engine.reframe import plan_crop  # noqa: E402
@@ -62,11 +68,28 @@ def fake_words(duration: float) -> list[Word]:
     return [Word(f"word{i}", i * 0.4, i * 0.4 + 0.35) for i in range(int(duration / 0.4))]
 
 
+def script_words(source: Path, start: float, end: float) -> list[Word] | None:
+    """The conversation fixture's words (clip seconds, spread over each scripted turn), if it has a script."""
+    script = source.with_name(f"{source.stem}_script.json")
+    if not script.exists() or "turns" not in (data := json.loads(script.read_text())):
+        return None
+    words: list[Word] = []
+    for turn in data["turns"]:
+        tokens = turn["text"].split()
+        step = (turn["end"] - turn["start"]) / len(tokens)
+        for k, tok in enumerate(tokens):
+            a = turn["start"] + k * step
+            if start <= a and a + step <= end:
+                words.append(Word(tok, a - start, a + step - 0.04 - start))
+    return words
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=ROOT / "tests" / "fixtures" / "talk.mp4")
     parser.add_argument("--clips", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--layout", default=None, help="auto, focus, split or fit: speaker-aware framing")
     args = parser.parse_args()
 
     settings = get_settings()
@@ -78,7 +101,7 @@ def main() -> int:
     cpus = dict(totals)
     print(f"source {args.source.name}: {info.width}x{info.height} {info.duration:.1f}s; "
           f"{args.clips} clips x {args.seconds:g}s -> {WIDTH}x{HEIGHT} "
-          f"({settings.x264_preset}, crf {settings.x264_crf})")  # fmt: skip
+          f"({settings.x264_preset}, crf {settings.x264_crf}, layout {args.layout or 'reframe'})")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         for i, start in enumerate(starts):
@@ -86,8 +109,12 @@ def main() -> int:
             t0, c0 = time.perf_counter(), cpu_seconds()
             subprocess.run(floor_cmd(args.source, start, args.seconds, d / f"floor{i}.mp4"), check=True)
             t1, c1 = time.perf_counter(), cpu_seconds()
-            plan = plan_crop(args.source, start, end, WIDTH, HEIGHT, settings=settings)
-            ass = write_ass(fake_words(args.seconds), "karaoke", WIDTH, HEIGHT, safe, d / f"c{i}.ass")
+            words = script_words(args.source, start, end) or fake_words(args.seconds)
+            if args.layout:
+                plan = frame_clip(args.source, start, end, WIDTH, HEIGHT, words, args.layout, settings=settings).plan
+            else:
+                plan = plan_crop(args.source, start, end, WIDTH, HEIGHT, settings=settings)
+            ass = write_ass(words, "karaoke", WIDTH, HEIGHT, safe, d / f"c{i}.ass")
             t2, c2 = time.perf_counter(), cpu_seconds()
             render_clip(args.source, start, end, plan, ass, d / f"clip{i}.mp4", settings=settings)
             t3, c3 = time.perf_counter(), cpu_seconds()
@@ -98,7 +125,8 @@ def main() -> int:
             ):
                 totals[key] += wall
                 cpus[key] += cpu
-            print(f"  clip {i} @ {start:6.1f}s [{plan.layout}, {len(plan.segments)} segments]  wall/cpu s: "
+            kinds = ",".join(sorted({s.layout for s in plan.segments})) or plan.layout
+            print(f"  clip {i} @ {start:6.1f}s [{kinds}, {len(plan.segments)} segments]  wall/cpu s: "
                   f"floor {t1 - t0:5.2f}/{c1 - c0:5.2f}  reframe {t2 - t1:5.2f}/{c2 - c1:5.2f}  "
                   f"render_clip {t3 - t2:5.2f}/{c3 - c2:5.2f}")  # fmt: skip
     for label, t in (("wall", totals), ("cpu ", cpus)):

@@ -373,18 +373,193 @@ def long_paragraphs(minutes: float) -> list[tuple[str, str, str]]:
     return paras
 
 
+# ---- two-person conversation (speaker-aware framing) ------------------------------------------------
+
+# (speaker, text): varied turn lengths, one-word interjections ("Really?", "Exactly.") inside the other
+# person's turn, and a rapid exchange of short questions and answers near the end.
+CONVERSATION = [
+    ("A", "Welcome back to the show. Today I am talking with an old friend about building things that last."),
+    ("B", "Thanks for having me. I have been looking forward to this conversation for weeks, honestly."),
+    ("A", "So how did your first company start?"),
+    ("B", "It started in a garage, like every story you have heard. We had one laptop, a broken printer, "
+          "and a lot of stubborn optimism."),
+    ("A", "Really?"),
+    ("B", "Really. And the printer never got fixed. We sold the company before anyone touched it."),
+    ("A", "What was the hardest lesson from those years?"),
+    ("B", "Hiring. You become the people you hire, so hire slowly and with a lot of care."),
+    ("A", "Exactly."),
+    ("B", "Every rushed hire cost us half a year of work."),
+    ("A", "Quick questions. Coffee or tea?"),
+    ("B", "Tea."),
+    ("A", "Morning or night?"),
+    ("B", "Night, always."),
+    ("A", "Books or podcasts?"),
+    ("B", "Books."),
+    ("A", "City or country?"),
+    ("B", "Country, every time."),
+    ("A", "Last one. Cats or dogs?"),
+    ("B", "Dogs, obviously."),
+    ("A", "Great answers. Thank you so much for coming on the show today, this was a lot of fun."),
+    ("B", "Thank you. It was a real pleasure."),
+]
+CONV_VOICES = {"A": ("en-us", 150, 35), "B": ("en-gb+f3", 165, 70)}  # espeak-ng voice, words/min, pitch
+CONV_GAP, CONV_RAPID_GAP = 0.35, 0.2  # silence between turns (rapid exchange: shorter)
+CONV_PHOTO = 360
+CONV_Y = 170
+CONV_SCENES = (  # (left photo x, right photo x, background); a scene cut after turn CONV_CUT_AFTER
+    (120, 800, "0x2b3a4f"),
+    (170, 750, "0x4f3b2b"),
+)
+CONV_CUT_AFTER = 5
+MOUTH_COLOUR = (70, 18, 28)  # RGB of the open mouth
+
+
+def conversation_photos() -> tuple[np.ndarray, np.ndarray]:
+    """Two real face photos (RGB, CONV_PHOTO square): the astronaut, and a mirrored, hue-shifted copy."""
+    import cv2
+    import skimage.data
+
+    head = skimage.data.astronaut()[0:320, 64:384]  # head and shoulders
+    a = cv2.resize(head, (CONV_PHOTO, CONV_PHOTO), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(np.ascontiguousarray(a[:, ::-1]), cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = (hsv[..., 0].astype(int) + 100) % 180  # another suit and backdrop colour
+    b = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    return a, b
+
+
+def _envelope(samples: np.ndarray, n_frames: int) -> np.ndarray:
+    """Per video frame loudness (RMS) of `samples`, scaled to 0..1 by its 95th percentile over speech."""
+    hop = SAMPLE_RATE / FPS
+    env = np.zeros(n_frames)
+    x = samples.astype(np.float64)
+    for i in range(n_frames):
+        seg = x[int(i * hop) : int((i + 1) * hop)]
+        env[i] = np.sqrt(np.mean(seg**2)) if seg.size else 0.0
+    ref = np.percentile(env[env > 0], 95) if (env > 0).any() else 1.0
+    return np.clip(env / max(ref, 1e-9), 0.0, 1.0)
+
+
+def make_conversation(out: Path, script_out: Path) -> dict:
+    """Two faces side by side, two espeak-ng voices taking turns, each mouth opening with its own voice."""
+    import cv2
+    import imageio_ffmpeg
+
+    exe = require_espeak()
+    photos = conversation_photos()
+    faces_in_photo = [detect_face(cv2.cvtColor(p, cv2.COLOR_RGB2BGR)) for p in photos]
+    with tempfile.TemporaryDirectory(prefix="klipstar-conv-") as tdir:
+        tmp = Path(tdir)
+        tracks: dict[str, list[np.ndarray]] = {"A": [], "B": []}
+        turns: list[dict] = []
+        pos = int(0.6 * SAMPLE_RATE)
+        clips: list[tuple[str, int, np.ndarray]] = []
+        for i, (who, text) in enumerate(CONVERSATION):
+            voice, wpm, pitch = CONV_VOICES[who]
+            samples = synth(exe, text, tmp / f"t{i:02d}.wav", voice=voice, wpm=wpm, pitch=pitch)
+            clips.append((who, pos, samples))
+            turns.append({"speaker": who, "text": text, "start": round(pos / SAMPLE_RATE, 4),
+                          "end": round((pos + len(samples)) / SAMPLE_RATE, 4)})
+            rapid = len(text.split()) <= 4 and i + 1 < len(CONVERSATION) and len(CONVERSATION[i + 1][1].split()) <= 4
+            pos += len(samples) + int((CONV_RAPID_GAP if rapid else CONV_GAP) * SAMPLE_RATE)
+        total = pos + int(0.5 * SAMPLE_RATE)
+        for who in tracks:
+            track = np.zeros(total, dtype=np.int32)
+            for w, p0, s in clips:
+                if w == who:
+                    track[p0 : p0 + len(s)] += s
+            tracks[who] = [track]
+        mix = np.clip(tracks["A"][0] + tracks["B"][0], -32768, 32767).astype(np.int16)
+        wav = tmp / "conv.wav"
+        with wave.open(str(wav), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(SAMPLE_RATE)
+            w.writeframes(mix.tobytes())
+        duration = total / SAMPLE_RATE
+        n_frames = int(duration * FPS)
+        env = {who: _envelope(tracks[who][0], n_frames) for who in tracks}
+        cut_t = (turns[CONV_CUT_AFTER]["end"] + turns[CONV_CUT_AFTER + 1]["start"]) / 2
+        cut_t = round(round(cut_t * FPS) / FPS, 4)
+        scenes = [(0.0, cut_t, *CONV_SCENES[0]), (cut_t, round(duration, 4), *CONV_SCENES[1])]
+
+        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+        tmp_out = out.with_name(out.stem + ".part" + out.suffix)
+        cmd = [
+            ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{WIDTH}x{HEIGHT}", "-r", str(FPS), "-i", "-",
+            "-i", str(wav),
+            "-map", "0:v", "-map", "1:a", "-shortest",
+            "-c:v", "libx264", "-preset", "medium", "-crf", "30", "-pix_fmt", "yuv420p", "-g", str(FPS * 4),
+            "-c:a", "aac", "-b:a", "40k", "-ac", "1", "-ar", "22050",
+            "-movflags", "+faststart", str(tmp_out),
+        ]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+        assert proc.stdin is not None
+        for k in range(n_frames):
+            t = k / FPS
+            _s0, _s1, xa, xb, bg = next(sc for sc in scenes if t < sc[1] or sc is scenes[-1])
+            frame = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+            frame[:] = [int(bg[2:4], 16), int(bg[4:6], 16), int(bg[6:8], 16)]
+            people = (("A", photos[0], faces_in_photo[0], xa), ("B", photos[1], faces_in_photo[1], xb))
+            for who, photo, face, x in people:
+                tile = photo.copy()
+                amp = env[who][k]
+                if amp > 0.08:  # the mouth opens with this voice's loudness
+                    fx, fy, fw, fh = face
+                    centre = (fx + fw // 2, fy + int(0.8 * fh))
+                    axes = (max(2, int(0.17 * fw)), max(1, int(amp * 0.1 * fh)))
+                    cv2.ellipse(tile, centre, axes, 0, 0, 360, MOUTH_COLOUR, -1, lineType=cv2.LINE_AA)
+                frame[CONV_Y : CONV_Y + CONV_PHOTO, x : x + CONV_PHOTO] = tile
+            proc.stdin.write(frame.tobytes())
+        proc.stdin.close()
+        if proc.wait() != 0:
+            raise SystemExit("ffmpeg failed to encode the conversation")
+        tmp_out.replace(out)
+
+    def face_box(x: int, face: list[int]) -> list[int]:
+        return [x + face[0], CONV_Y + face[1], face[2], face[3]]
+
+    script = {
+        "video": out.name,
+        "duration": round(duration, 4),
+        "width": WIDTH,
+        "height": HEIGHT,
+        "fps": FPS,
+        "voices": {who: f"espeak-ng -v {v} -s {wpm} -p {p}" for who, (v, wpm, p) in CONV_VOICES.items()},
+        "speakers": {
+            "A": "left photo (astronaut, head and shoulders)",
+            "B": "right photo (mirrored, hue-shifted astronaut)",
+        },
+        "turns": turns,
+        "scene_cuts": [cut_t],
+        "scenes": [
+            {"start": s0, "end": s1, "background": bg,
+             "faces": {"A": face_box(xa, faces_in_photo[0]), "B": face_box(xb, faces_in_photo[1])}}
+            for s0, s1, xa, xb, bg in scenes
+        ],
+        "face_note": "faces are [x, y, w, h] in source pixels (the Haar box found in each photo); static per scene",
+    }
+    script_out.write_text(json.dumps(script, indent=2) + "\n")
+    return script
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--long-minutes", type=float, default=0, help="make an N-minute talk instead (benchmark)")
     ap.add_argument("--out", type=Path, default=None, help="output video path")
     ap.add_argument("--script", type=Path, default=None, help="also write the script JSON here")
     ap.add_argument("--spanish", action="store_true", help="make the short Spanish talk (charla_es.mp4) instead")
+    ap.add_argument("--conversation", action="store_true", help="make the two-person conversation instead")
     args = ap.parse_args(argv)
     require_espeak()
     if args.spanish:
         out = args.out or FIXTURES / "charla_es.mp4"
         script_out = args.script or out.with_name("charla_es_script.json")
         make_talk(SPANISH, out, script_out, scene_every=60.0, max_cuts=0, voice="es")
+    elif args.conversation:
+        out = args.out or FIXTURES / "conversation.mp4"
+        script_out = args.script or out.with_name("conversation_script.json")
+        make_conversation(out, script_out)
     elif args.long_minutes:
         out = args.out or Path(tempfile.gettempdir()) / f"klipstar-talk-{args.long_minutes:g}min.mp4"
         script_out = args.script or out.with_suffix(".json")

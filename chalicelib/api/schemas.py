@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..engine.platforms import DEFAULT_PLATFORMS
-from ..engine.types import CAPTION_STYLES, MAX_CLIPS_LIMIT
+from ..engine.types import CAPTION_STYLES, LAYOUTS, MAX_CLIPS_LIMIT
 
 PlatformName = Literal["youtube_shorts", "tiktok", "reels", "youtube", "square", "feed"]
 PublishPlatform = Literal["youtube_shorts", "tiktok", "reels"]
@@ -17,6 +17,9 @@ ProjectStatus = Literal["processing", "completed", "failed"]
 ProjectStage = Literal["queued", "ingesting", "transcribing", "scoring", "rendering", "completed", "failed"]
 if set(CaptionStyle.__args__) != set(CAPTION_STYLES):  # keeps the schema in step with the engine
     raise ImportError("CaptionStyle is out of step with engine.types.CAPTION_STYLES")
+Layout = Literal["auto", "focus", "split", "fit"]
+if set(Layout.__args__) != set(LAYOUTS):
+    raise ImportError("Layout is out of step with engine.types.LAYOUTS")
 
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
@@ -44,6 +47,12 @@ class ProjectCreate(Request):
     )
     max_clips: int = Field(10, ge=1, le=MAX_CLIPS_LIMIT)
     caption_style: CaptionStyle = "karaoke"
+    layout: Layout = Field(
+        "auto",
+        description="Framing: auto (per shot: focus for one face, split for rapid back-and-forth, fit for no "
+        "face), focus (the crop holds the active speaker, cutting at turns), split (two speakers, one pane "
+        "each) or fit (the whole frame).",
+    )
     platforms: list[PlatformName] = Field(
         default_factory=lambda: list(DEFAULT_PLATFORMS), min_length=1, max_length=6
     )
@@ -178,6 +187,11 @@ class ClipOut(Out):
     quotes: list[QuoteOut] = Field(
         default_factory=list, description="The transcript spans that drove the hook and value sub-scores."
     )
+    layout_keyframes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The clip's layout decisions: [{start, end (clip seconds), layout (focus|split|fit), speaker, "
+        "boxes: [{speaker, x, y, w, h} in source pixels]}].",
+    )
     created_at: datetime
     prompt: str | None = Field(None, description="Prompt clips only.")
     relevance: float | None = Field(None, description="Prompt clips only.")
@@ -213,6 +227,7 @@ class ProjectOut(Out):
     upload_id: str | None
     max_clips: int
     caption_style: str
+    layout: str = "auto"
     platforms: list[str]
     min_duration: float
     max_duration: float

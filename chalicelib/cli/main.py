@@ -76,6 +76,7 @@ def cmd_clip(args: argparse.Namespace) -> int:
         min_duration=args.min_duration,
         max_duration=args.max_duration,
         language=args.language,
+        layout=args.layout,
     ).validate()
     bars = StageBars(not args.json and not args.quiet)
     try:
@@ -102,6 +103,7 @@ def add_clip_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-clips", type=int, default=10, help="1-50 (default 10)")
     p.add_argument("--caption-style", default="karaoke", help="karaoke, bold, minimal or none")
     p.add_argument("--platforms", default="youtube_shorts,tiktok,reels", help="comma-separated platform names")
+    p.add_argument("--layout", default="auto", help="auto, focus, split or fit (default auto)")
     p.add_argument("--min-duration", type=float, default=15.0, help="shortest clip in seconds (default 15)")
     p.add_argument("--max-duration", type=float, default=60.0, help="longest clip in seconds (default 60)")
     p.add_argument("--language", default=None,

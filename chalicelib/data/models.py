@@ -116,6 +116,7 @@ class Project(Model):
     upload_key = UnicodeAttribute(null=True)  # object key of the uploaded source (when upload_id is set)
     max_clips = NumberAttribute(default=10)
     caption_style = UnicodeAttribute(default="karaoke")
+    layout = UnicodeAttribute(default="auto")  # auto | focus | split | fit
     platforms = ListAttribute(of=UnicodeAttribute, default=list)
     min_duration = NumberAttribute(default=15)
     max_duration = NumberAttribute(default=60)
@@ -157,6 +158,7 @@ class Clip(Model):
     end = NumberAttribute()
     duration_seconds = NumberAttribute()
     transcript = JSONAttribute(default=dict)  # {"text": ..., "words": [...]} in clip seconds
+    layout_keyframes = JSONAttribute(default=list)  # [LayoutKeyframe.to_dict()] in clip seconds
     # platform name -> {"width", "height", "key"}; keys are object keys, never URLs
     renditions = JSONAttribute(default=dict)
     thumbnail_key = UnicodeAttribute(null=True)

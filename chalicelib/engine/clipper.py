@@ -12,15 +12,15 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..settings import Settings
-from . import audio, captions, font_choice, ingest, probe, reframe, render, segment, topics, transcribe
+from . import audio, captions, font_choice, ingest, layouts, probe, render, segment, topics, transcribe
 from .platforms import get_platforms, group_by_size, merged_safe_area
 from .score import assess_quality, score_candidates, select_clips
-from .types import ClipOptions, CropPlan, MediaInfo, ScoredClip, Transcript
+from .types import ClipOptions, CropPlan, LayoutKeyframe, MediaInfo, ScoredClip, Transcript, Word
 
 STAGES: tuple[str, ...] = ("ingest", "transcribe", "segment", "score", "render")
 
@@ -63,6 +63,9 @@ class RenderResult:
     platforms: list[str]
     thumbnail: Path | None = None
     layout: str = "crop"
+    keyframes: list[LayoutKeyframe] = field(default_factory=list)  # the clip's layout decisions
+    words: list[Word] | None = None  # the clip's words with speaker labels
+    sentences: list[dict[str, Any]] = field(default_factory=list)  # {"text", "start", "end", "speaker"}
 
 
 def clip_id_for(source_digest: str, start: float, end: float, prompt: str | None = None) -> str:
@@ -97,25 +100,33 @@ class PreparedRender:
 
     plan: CropPlan
     ass_path: Path | None
+    framed: layouts.FramedClip | None = None
 
 
 def prepare_render(
     source: Path, clip: ScoredClip, transcript: Transcript, job: RenderJob, caption_style: str, out_dir: Path,
-    *, settings: Settings,
+    *, settings: Settings, layout: str = "auto", keyframes: list[LayoutKeyframe] | None = None,
 ) -> PreparedRender:
-    """Reframe analysis and the captions file for one job (no encoding)."""
+    """Reframe analysis, speaker labels, layout and the captions file for one job (no encoding).
+
+    `keyframes` (e.g. edited ones) replace the layout decisions the analysis would make."""
     out_dir.mkdir(parents=True, exist_ok=True)
     start, end = clip.candidate.start, clip.candidate.end
-    plan = reframe.plan_crop(source, start, end, job.width, job.height, settings=settings)
+    words = transcript.clip_words(start, end)
+    framed = layouts.frame_clip(
+        source, start, end, job.width, job.height, words, layout, settings=settings, keyframes=keyframes
+    )
     ass_path = captions.write_ass(
-        transcript.clip_words(start, end),
+        words,
         caption_style,
         job.width,
         job.height,
         merged_safe_area(get_platforms(job.platforms)),
         out_dir / f"{job.clip_id}_{job.width}x{job.height}.ass",
     )
-    return PreparedRender(plan, ass_path)
+    if ass_path is not None:
+        layouts.captions_between_panes(ass_path, framed.plan)
+    return PreparedRender(framed.plan, ass_path, framed)
 
 
 def encode_render(
@@ -144,6 +155,9 @@ def encode_render(
         platforms=list(job.platforms),
         thumbnail=thumbnail,
         layout=prepared.plan.layout,
+        keyframes=list(prepared.framed.keyframes) if prepared.framed else [],
+        words=prepared.framed.words if prepared.framed else None,
+        sentences=list(prepared.framed.sentences) if prepared.framed else [],
     )
 
 
@@ -156,9 +170,13 @@ def render_one(
     out_dir: Path,
     *,
     settings: Settings,
+    layout: str = "auto",
+    keyframes: list[LayoutKeyframe] | None = None,
 ) -> RenderResult:
     """Frame, caption and encode one clip at one size (and its thumbnail when the job asks)."""
-    prepared = prepare_render(source, clip, transcript, job, caption_style, out_dir, settings=settings)
+    prepared = prepare_render(
+        source, clip, transcript, job, caption_style, out_dir, settings=settings, layout=layout, keyframes=keyframes
+    )
     return encode_render(source, clip, job, prepared, out_dir, settings=settings)
 
 
@@ -172,13 +190,14 @@ def render_all(
     *,
     settings: Settings,
     progress: ProgressCallback,
+    layout: str = "auto",
 ) -> dict[int, list[RenderResult]]:
     """Every job in order, analysing job i+1 on a helper thread while ffmpeg encodes job i."""
     results: dict[int, list[RenderResult]] = {}
 
     def prepare(job: RenderJob) -> PreparedRender:
         return prepare_render(
-            source, clips[job.clip_index], transcript, job, caption_style, out_dir, settings=settings
+            source, clips[job.clip_index], transcript, job, caption_style, out_dir, settings=settings, layout=layout
         )
 
     progress("render", 0, len(jobs))
@@ -199,12 +218,12 @@ def clip_summary(
 ) -> dict[str, Any]:
     """A clip in the webhook's shape (download_url = local path) plus the engine's details."""
     start, end = clip.candidate.start, clip.candidate.end
-    words = transcript.clip_words(start, end)
+    primary = results[0]
+    words = primary.words if primary.words is not None else transcript.clip_words(start, end)
     platforms: dict[str, dict[str, Any]] = {}
     for result in results:
         for name in result.platforms:
             platforms[name] = {"width": result.width, "height": result.height, "download_url": str(result.video)}
-    primary = results[0]
     thumbnail = next((r.thumbnail for r in results if r.thumbnail), None)
     summary: dict[str, Any] = {
         "id": clip_id,
@@ -221,7 +240,12 @@ def clip_summary(
         "hashtags": list(clip.hashtags),
         "thumbnail_url": str(thumbnail) if thumbnail else None,
         "layout": primary.layout,
-        "transcript": {"text": " ".join(w.text for w in words), "words": [w.to_dict() for w in words]},
+        "layout_keyframes": [k.to_dict() for k in primary.keyframes],
+        "transcript": {
+            "text": " ".join(w.text for w in words),
+            "words": [w.to_dict() for w in words],
+            "sentences": list(primary.sentences),
+        },
         "quotes": clip.clip_quotes(transcript),
     }
     if clip.prompt is not None:
@@ -293,7 +317,8 @@ def run_clipper(
         clip_ids = [clip_id_for(digest, c.candidate.start, c.candidate.end, prompt) for c in chosen]
         jobs = plan_render_jobs(clip_ids, options.platforms)
         results = render_all(
-            src, chosen, transcript, jobs, options.caption_style, staging, settings=settings, progress=report
+            src, chosen, transcript, jobs, options.caption_style, staging, settings=settings, progress=report,
+            layout=options.layout,
         )
 
         clips = [

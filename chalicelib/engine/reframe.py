@@ -26,6 +26,7 @@ import numpy as np
 
 from ..settings import Settings
 from .errors import CorruptMedia, NoVideoStream
+from .tracks import FULL_SCAN_SECONDS, FaceTrack, Tracker
 from .types import CropPlan, CropSegment
 
 ANALYSIS_WIDTH = 480
@@ -37,6 +38,7 @@ FACE_SHOT_FRACTION = 0.5  # a shot is "on face" when at least this share of its 
 DEAD_ZONE = 0.08  # fraction of the crop width/height the face may drift before the camera follows
 SMOOTH_SECONDS = 0.35  # Gaussian sigma of the eased path
 FACE_Y_ANCHOR = 0.4  # when cropping vertically, place the face centre this far down the window
+DISCOVERY_SCALE = 1.2  # coarser pyramid for the periodic whole-frame search for people coming into view
 
 
 @dataclass
@@ -47,6 +49,9 @@ class _Analysis:
     times: list[float] = field(default_factory=list)  # face-sample times (clip seconds)
     faces: list[tuple[float, float, float] | None] = field(default_factory=list)  # (cx, cy, size) px
     cuts: list[float] = field(default_factory=list)
+    tracks: list[FaceTrack] = field(default_factory=list)  # every face on screen, linked across samples
+    mouth_times: list[float] = field(default_factory=list)  # mouth-activity measurement times
+    mouth: list[dict[int, float]] = field(default_factory=list)  # track id -> activity at each time
 
 
 _thread_cascades = threading.local()
@@ -109,9 +114,34 @@ def detect_face(gray: np.ndarray, near: tuple[float, float, float] | None = None
     return None
 
 
-def _largest(boxes: list, dx: int, dy: int) -> tuple[float, float, float]:
-    x, y, bw, bh = max(boxes, key=lambda b: int(b[2]) * int(b[3]))
+def detect_faces(
+    gray: np.ndarray, nears: list[tuple[float, float, float]] | None, scale: float = 1.1
+) -> list[tuple[float, float, float]]:
+    """Every frontal face as (cx, cy, size): in the whole frame (nears None; pyramid step `scale`) or in a
+    window around each of `nears` at sizes close to it (the tracked people; cheaper than the whole frame)."""
+    frontal, _profile = _cascades()
+    h, w = gray.shape
+    if nears is None:
+        boxes = _detect(frontal, gray, scale, max(24, int(min(h, w) * 0.06)), min(h, w))
+        return [_box(b, 0, 0) for b in boxes]
+    found: list[tuple[float, float, float]] = []
+    for cx, cy, size in nears:
+        half = int(1.6 * size)
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+        roi = gray[y0 : int(cy + half), x0 : int(cx + half)]
+        boxes = _detect(frontal, roi, 1.1, max(24, int(0.7 * size)), int(1.5 * size) + 2)
+        if boxes:
+            found.append(_largest(boxes, x0, y0))
+    return found
+
+
+def _box(b: np.ndarray, dx: int, dy: int) -> tuple[float, float, float]:
+    x, y, bw, bh = (int(v) for v in b)
     return (float(dx + x + bw / 2), float(dy + y + bh / 2), float(max(bw, bh)))
+
+
+def _largest(boxes: list, dx: int, dy: int) -> tuple[float, float, float]:
+    return _box(max(boxes, key=lambda b: int(b[2]) * int(b[3])), dx, dy)
 
 
 def _luma_plane(frame: av.VideoFrame) -> np.ndarray | None:
@@ -180,6 +210,7 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
         last_face: tuple[float, float, float] | None = None
         misses = 0
         analysis_size = (ANALYSIS_WIDTH, 2)
+        tracker = Tracker()
         # ffmpeg's -ss and the transcript count from the container's start time; frame.time is absolute
         origin = (container.start_time or 0) / 1_000_000
         try:
@@ -199,6 +230,8 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
                     dw, dh = (sh, sw) if rotation in (90, 270) else (sw, sh)
                     result = _Analysis(width=dw, height=dh, duration=duration)
                     analysis_size = (ANALYSIS_WIDTH, max(2, round(ANALYSIS_WIDTH * sh / sw / 2) * 2))
+                    aw, ah = (analysis_size[1], analysis_size[0]) if rotation in (90, 270) else analysis_size
+                    tracker.kx, tracker.ky = dw / aw, dh / ah
                 thumb = _luma_thumb(frame)  # orientation does not matter for cut detection
                 hist = np.bincount((thumb >> 3).ravel(), minlength=32).astype(np.float32) / thumb.size
                 is_cut = False
@@ -215,9 +248,12 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
                     if len(recent) > 30:
                         recent.pop(0)
                 prev_hist, prev_thumb = hist, thumb.astype(np.int16)
+                if is_cut:
+                    tracker.cut()
+                gray = None
                 if rel + 1e-3 >= next_sample or is_cut:
                     gray = _rotate(_luma_small(frame, analysis_size), rotation)
-                    face = detect_face(gray, None if is_cut else last_face)
+                    face = _sample_faces(tracker, gray, rel, None if is_cut else last_face)
                     last_face = face
                     kx, ky = result.width / gray.shape[1], result.height / gray.shape[0]
                     result.times.append(rel)
@@ -226,11 +262,44 @@ def _analyse(video: Path, start: float, end: float, samples_per_second: float) -
                     # no face for a while: sample once a second until one shows up (or a cut comes)
                     gap = step if misses < 3 else max(step, 1.0)
                     next_sample = (math.floor(rel / gap + 1e-6) + 1) * gap
+                if tracker.wants_mouth(rel):
+                    if gray is None:
+                        gray = _rotate(_luma_small(frame, analysis_size), rotation)
+                    tracker.measure_mouths(rel, gray)
         except av.error.FFmpegError as exc:
             raise CorruptMedia(f"video decode failed while reframing: {exc}") from None
     if result is None:
         raise CorruptMedia(f"no video frames between {start:.2f}s and {end:.2f}s")
+    result.tracks, result.mouth_times, result.mouth = tracker.tracks, tracker.mouth_times, tracker.mouth
     return result
+
+
+def _sample_faces(
+    tracker: Tracker, gray: np.ndarray, t: float, near: tuple[float, float, float] | None
+) -> tuple[float, float, float] | None:
+    """The main face of this sample (as `detect_face` finds it) and every face into the tracker.
+
+    The whole frame is searched when there is no face to follow (the main detection then is its
+    largest face: one search serves both) and every FULL_SCAN_SECONDS for people coming into view;
+    otherwise each tracked person is looked for in a window around where they were."""
+    full = near is None or t - tracker.last_full_scan >= FULL_SCAN_SECONDS
+    found = detect_faces(gray, None, 1.1 if near is None else DISCOVERY_SCALE) if full else []
+    if full:
+        tracker.last_full_scan = t
+    largest = max(found, key=lambda b: b[2]) if found else None
+    face = largest if near is None else detect_face(gray, near)
+    if not full:
+        others = [
+            b for _tid, b in tracker.active_boxes()
+            if face is None
+            or math.hypot(b[0] - face[0], b[1] - face[1]) > 0.6 * b[2]
+            or max(b[2], face[2]) > 1.6 * min(b[2], face[2])
+        ]
+        found = detect_faces(gray, others) if others else []
+    if face is not None:
+        found.append(face)
+    tracker.update(t, gray, found)
+    return face
 
 
 def _frames_from(container: av.container.InputContainer, stream: av.VideoStream, t: float) -> Iterator[av.VideoFrame]:
@@ -346,17 +415,21 @@ def _analyse_file(
     return _analyse(video, start, end, samples_per_second)
 
 
-def plan_crop(video: Path, start: float, end: float, out_w: int, out_h: int, *, settings: Settings) -> CropPlan:
-    """Plan how clip [start, end) of `video` is framed at out_w x out_h: a face-following crop or a fit."""
+def analyse_clip(video: Path, start: float, end: float, *, settings: Settings) -> _Analysis:
+    """The clip's one low-resolution decode (cuts, faces, face tracks, mouth activity), shared by all sizes."""
     video = Path(video)
     rate = settings.face_samples_per_second
     try:
         st = video.stat()
     except OSError:
-        an = _analyse(video, start, end, rate)  # raises the usual CorruptMedia
-    else:
-        an = _analyse_file(video, (st.st_ino, st.st_size, st.st_mtime_ns), start, end, rate)
-    return plan_from_analysis(an, out_w, out_h, rate)
+        return _analyse(video, start, end, rate)  # raises the usual CorruptMedia
+    return _analyse_file(video, (st.st_ino, st.st_size, st.st_mtime_ns), start, end, rate)
+
+
+def plan_crop(video: Path, start: float, end: float, out_w: int, out_h: int, *, settings: Settings) -> CropPlan:
+    """Plan how clip [start, end) of `video` is framed at out_w x out_h: a face-following crop or a fit."""
+    an = analyse_clip(video, start, end, settings=settings)
+    return plan_from_analysis(an, out_w, out_h, settings.face_samples_per_second)
 
 
 def plan_from_analysis(an: _Analysis, out_w: int, out_h: int, rate: float) -> CropPlan:

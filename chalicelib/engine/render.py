@@ -50,11 +50,26 @@ def _crop_chain(src: str, plan: CropPlan, segments: list[CropSegment], ow: int, 
     return f"[{src}]crop=w={plan.crop_w}:h={plan.crop_h}:x='{x}':y='{y}',scale={ow}:{oh},format=yuv420p[{label}]"
 
 
+def _split_chain(src: str, seg: CropSegment, ow: int, oh: int, label: str) -> str:
+    """[src] -> [label]: two still crops (seg.panes), stacked for portrait/square outputs, else side by side."""
+    stacked = oh >= ow
+    pw, ph = (ow, _even(oh / 2)) if stacked else (_even(ow / 2), oh)
+    chains = []
+    for n, (x, y, w, h) in enumerate(seg.panes[:2]):
+        chains.append(f"[{label}p{n}]crop=w={_even(w)}:h={_even(h)}:x={x:.1f}:y={y:.1f},scale={pw}:{ph},setsar=1[{label}q{n}]")
+    stack = "vstack" if stacked else "hstack"
+    pad = f",pad={ow}:{oh}:0:0" if (stacked and 2 * ph != oh) or (not stacked and 2 * pw != ow) else ""
+    return (
+        f"[{src}]split=2[{label}p0][{label}p1];" + ";".join(chains)
+        + f";[{label}q0][{label}q1]{stack}=inputs=2{pad},format=yuv420p[{label}]"
+    )
+
+
 def _runs(segments: list[CropSegment]) -> list[list[CropSegment]]:
-    """Consecutive segments grouped by layout."""
+    """Consecutive segments grouped by layout (each split segment on its own: its panes differ)."""
     runs: list[list[CropSegment]] = []
     for s in segments:
-        if runs and runs[-1][-1].layout == s.layout:
+        if runs and runs[-1][-1].layout == s.layout and s.layout != "split":
             runs[-1].append(s)
         else:
             runs.append([s])
@@ -86,9 +101,11 @@ def video_filter(plan: CropPlan, ass: Path | None, *, fps_first: bool = True, an
                 start = "" if i == 0 else f"start={run[0].t0:.3f}"
                 end = "" if i == len(runs) - 1 else f"end={run[-1].t1:.3f}"
                 trim = ":".join(p for p in (start, end) if p)
-                graph += f"[in{i}]trim={trim}[t{i}];"
+                graph += f"[in{i}]trim={trim}[t{i}];" if trim else f"[in{i}]null[t{i}];"
                 if run[0].layout == "fit":
                     graph += _fit_chain(f"t{i}", ow, oh, f"r{i}") + ";"
+                elif run[0].layout == "split":
+                    graph += _split_chain(f"t{i}", run[0], ow, oh, f"r{i}") + ";"
                 else:
                     graph += _crop_chain(f"t{i}", plan, run, ow, oh, f"r{i}") + ";"
                 graph += f"[r{i}]setpts=PTS-STARTPTS,setsar=1[c{i}];"

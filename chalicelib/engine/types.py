@@ -12,6 +12,7 @@ from .platforms import DEFAULT_PLATFORMS, get_platforms
 T = TypeVar("T")
 
 CAPTION_STYLES: tuple[str, ...] = ("karaoke", "bold", "minimal", "none")
+LAYOUTS: tuple[str, ...] = ("auto", "focus", "split", "fit")
 MAX_CLIPS_LIMIT = 50
 
 
@@ -52,9 +53,13 @@ class Word:
     start: float
     end: float
     probability: float = 1.0
+    speaker: str | None = None  # "S1", "S2", ... (clip transcripts; people on screen, left to right)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "start": self.start, "end": self.end, "probability": self.probability}
+        out: dict[str, Any] = {"text": self.text, "start": self.start, "end": self.end, "probability": self.probability}
+        if self.speaker is not None:
+            out["speaker"] = self.speaker
+        return out
 
 
 @dataclass
@@ -101,7 +106,7 @@ class Transcript:
     def clip_words(self, start: float, end: float) -> list[Word]:
         """The words inside [start, end], re-timed to clip seconds (0 = start)."""
         return [
-            Word(w.text.strip(), round(w.start - start, 3), round(w.end - start, 3), w.probability)
+            Word(w.text.strip(), round(w.start - start, 3), round(w.end - start, 3), w.probability, w.speaker)
             for w in self.words_between(start, end)
         ]
 
@@ -247,6 +252,8 @@ class CropSegment:
 
     Coordinates are in source display pixels; the window size is CropPlan.crop_w x crop_h.
     layout "fit" marks a shot without a face inside a crop plan: that span is shown whole over a blur.
+    layout "split" shows two still crop windows `panes` ([x, y, w, h] source pixels each) stacked (portrait
+    and square outputs) or side by side (landscape).
     """
 
     t0: float
@@ -255,7 +262,8 @@ class CropSegment:
     y0: float
     x1: float
     y1: float
-    layout: Literal["crop", "fit"] = "crop"
+    layout: Literal["crop", "fit", "split"] = "crop"
+    panes: list[list[float]] = field(default_factory=list)
 
 
 @dataclass
@@ -284,6 +292,30 @@ class CropPlan:
 
 
 @dataclass
+class LayoutKeyframe:
+    """One stretch of a clip's framing decisions, the same for every output size.
+
+    start/end are clip seconds; layout is "focus" (the crop holds `speaker`), "split" (two people, one
+    pane each) or "fit" (the whole frame); boxes are the framed faces in source display pixels
+    ({"speaker", "x", "y", "w", "h"}, the median over the stretch). A re-render can pass edited
+    keyframes instead of planning them again.
+    """
+
+    start: float
+    end: float
+    layout: Literal["focus", "split", "fit"]
+    speaker: str | None = None
+    boxes: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LayoutKeyframe:
+        return _from_dict(cls, data)
+
+
+@dataclass
 class RenderedFile:
     path: str
     width: int
@@ -302,9 +334,12 @@ class ClipOptions:
     min_duration: float = 15.0
     max_duration: float = 60.0
     language: str | None = None
+    layout: str = "auto"
 
     def validate(self) -> ClipOptions:
         """Raise InvalidOptions naming the first bad field; return self."""
+        if self.layout not in LAYOUTS:
+            raise InvalidOptions(f"unknown layout {self.layout!r} (known: {', '.join(LAYOUTS)})")
         if isinstance(self.max_clips, bool) or not isinstance(self.max_clips, int):
             raise InvalidOptions("max_clips must be an integer")
         if not 1 <= self.max_clips <= MAX_CLIPS_LIMIT:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..data import quotas, storage
 from ..data.models import Clip, utcnow
-from ..engine.types import ScoredClip, Transcript
+from ..engine.segment import split_sentences
+from ..engine.types import ScoredClip, Transcript, Word
 from .common import (
     ProjectGone,
     State,
@@ -39,7 +41,10 @@ def clip_rows(
         clip = ScoredClip.from_dict(entry["clip"])
         renditions: dict[str, dict[str, Any]] = {}
         thumbnail_key = None
+        spoken: dict[str, Any] = {}
         for r in by_clip.get(entry["clip_id"], []):
+            if "speakers" in r:
+                spoken = r
             for name in r["platforms"]:
                 renditions[name] = {"width": r["width"], "height": r["height"], "key": r["key"]}
             thumbnail_key = thumbnail_key or r.get("thumbnail_key")
@@ -60,7 +65,8 @@ def clip_rows(
                 start=round(start, 3),
                 end=round(end, 3),
                 duration_seconds=round(end - start, 2),
-                transcript={"text": " ".join(w.text.strip() for w in words), "words": [w.to_dict() for w in words]},
+                transcript=clip_transcript(words, spoken),
+                layout_keyframes=list(spoken.get("layout_keyframes", [])),
                 renditions=renditions,
                 thumbnail_key=thumbnail_key,
                 prompt_job_id=prompt_job_id,
@@ -70,6 +76,22 @@ def clip_rows(
             )
         )
     return rows
+
+
+def clip_transcript(words: list[Word], spoken: dict[str, Any]) -> dict[str, Any]:
+    """The clip's transcript (clip seconds) with the render's speaker labels per word and per sentence."""
+    labels = spoken.get("speakers") or []
+    if len(labels) == len(words):
+        words = [dataclasses.replace(w, speaker=lab) for w, lab in zip(words, labels, strict=True)]
+    out: dict[str, Any] = {"text": " ".join(w.text.strip() for w in words), "words": [w.to_dict() for w in words]}
+    said = spoken.get("sentence_speakers")
+    sentences = split_sentences(Transcript("", 0.0, words)) if words and said is not None else []
+    if sentences and len(sentences) == len(said or []):
+        out["sentences"] = [
+            {"text": s.text, "start": s.start, "end": s.end, "speaker": lab}
+            for s, lab in zip(sentences, said or [], strict=True)
+        ]
+    return out
 
 
 def save_rows_or_take_back(ctx: StepContext, rows: list[Clip]) -> None:

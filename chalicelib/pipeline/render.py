@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import UpdateError
 
 from ..data import storage
 from ..data.models import Project
-from ..engine.clipper import RenderJob, render_one
+from ..engine.clipper import RenderJob, RenderResult, render_one
 from ..engine.types import ScoredClip, Transcript
 from ..settings import get_settings
 from .common import State, StepContext, ensure_still_there, load_project, step, workspace
@@ -30,7 +31,8 @@ def handler(ctx: StepContext) -> State:
         src_key = ctx.state["source_key"]
         src = storage.get_file(src_key, work / "source" / src_key.rsplit("/", 1)[-1])
         result = render_one(
-            src, clip, transcript, job, project.caption_style, work / "out", settings=get_settings()
+            src, clip, transcript, job, project.caption_style, work / "out", settings=get_settings(),
+            layout=project.layout or "auto",
         )
         key = ctx.put_file(
             storage.clip_video_key(ctx.tenant, ctx.project_id, job.clip_id, result.width, result.height),
@@ -59,4 +61,14 @@ def handler(ctx: StepContext) -> State:
         "thumbnail_key": thumb_key,
         "duration": round(result.duration, 3),
         "layout": result.layout,
+        **(speaker_fields(result) if job.with_thumbnail else {}),  # once per clip: the state stays small
+    }
+
+
+def speaker_fields(result: RenderResult) -> dict[str, Any]:
+    """The clip's layout keyframes and compact speaker labels (one per word, one per sentence)."""
+    return {
+        "layout_keyframes": [k.to_dict() for k in result.keyframes],
+        "speakers": [w.speaker for w in result.words or []],
+        "sentence_speakers": [s.get("speaker") for s in result.sentences],
     }

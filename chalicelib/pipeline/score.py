@@ -32,6 +32,7 @@ def options_of(project: Project) -> ClipOptions:
         min_duration=float(project.min_duration),
         max_duration=float(project.max_duration),
         language=project.language,
+        layout=project.layout or "auto",
     ).validate()
 
 

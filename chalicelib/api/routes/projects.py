@@ -29,9 +29,10 @@ def _check_options(body: ProjectCreate) -> None:
         ClipOptions(
             max_clips=body.max_clips, caption_style=body.caption_style, platforms=list(body.platforms),
             min_duration=body.min_duration, max_duration=body.max_duration, language=body.language,
+            layout=body.layout,
         ).validate()
     except InvalidOptions as exc:
-        param = next((p for p in ("min_duration", "max_duration", "platforms", "max_clips", "caption_style")
+        param = next((p for p in ("min_duration", "max_duration", "platforms", "max_clips", "caption_style", "layout")
                       if p in exc.message), None)
         raise ApiError(400, "invalid_field", exc.message, param=param) from None
 
@@ -85,7 +86,8 @@ def create_project(call: Call) -> Reply:
         project_id, tenant=principal.tenant, account_id=principal.account_id, status="processing",
         stage="queued", progress=0, created_at=now, updated_at=now, video_url=body.video_url,
         upload_id=body.upload_id, upload_key=upload.key if upload else None, max_clips=body.max_clips,
-        caption_style=body.caption_style, platforms=list(body.platforms), min_duration=body.min_duration,
+        caption_style=body.caption_style, layout=body.layout, platforms=list(body.platforms),
+        min_duration=body.min_duration,
         max_duration=body.max_duration, language=body.language, webhook_url=body.webhook_url,
         metadata=dict(body.metadata), slot_released=False,
     )

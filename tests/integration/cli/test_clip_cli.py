@@ -102,6 +102,7 @@ def test_no_filler_selected(clip_run: tuple[Path, dict], talk_script: dict) -> N
     [
         (["--platforms", "myspace"], "unknown platform"),
         (["--caption-style", "comic-sans"], "unknown caption_style"),
+        (["--layout", "zoom"], "unknown layout"),
         (["--max-clips", "0"], "max_clips"),
         (["--max-clips", "51"], "max_clips"),
         (["--min-duration", "50", "--max-duration", "20"], "min_duration"),

@@ -45,7 +45,7 @@ def test_defaults_and_echoed_fields(env):
     r = env.call("POST", "/v1/projects", key, body)
     assert r.status == 201, r.json
     p = r.json
-    assert p["max_clips"] == 10 and p["caption_style"] == "karaoke"
+    assert p["max_clips"] == 10 and p["caption_style"] == "karaoke" and p["layout"] == "auto"
     assert p["platforms"] == ["youtube_shorts", "tiktok", "reels"]
     assert p["metadata"] == {"customer": "c-42"} and p["webhook_url"] == body["webhook_url"]
     assert (p["min_duration"], p["max_duration"], p["language"]) == (20.0, 45.0, "en")
@@ -71,6 +71,7 @@ def test_field_errors_name_the_param(env):
     _error(env.call("POST", "/v1/projects", key, {**url, "max_clips": "5"}), 400, "invalid_field", "max_clips")
     _error(env.call("POST", "/v1/projects", key, {**url, "caption_style": "comic"}), 400, "invalid_field",
            "caption_style")
+    _error(env.call("POST", "/v1/projects", key, {**url, "layout": "zoom"}), 400, "invalid_field", "layout")
     _error(env.call("POST", "/v1/projects", key, {**url, "platforms": ["myspace"]}), 400, "invalid_field",
            "platforms.0")
     _error(env.call("POST", "/v1/projects", key, {**url, "min_duration": 50, "max_duration": 20}), 400,
