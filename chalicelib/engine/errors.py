@@ -58,6 +58,12 @@ class UrlUnreachable(EngineError):
     code = "url_unreachable"
 
 
+class SourceTimeout(EngineError):
+    """The whole download took longer than its wall-clock deadline."""
+
+    code = "source_timeout"
+
+
 class UrlRefused(EngineError):
     """The URL's address is private, loopback, link-local, metadata, or its scheme is not allowed."""
 
