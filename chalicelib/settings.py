@@ -36,6 +36,11 @@ class Settings:
     max_redirects: int = _setting(5, "Redirects followed when fetching a video URL.")
     download_timeout_seconds: float = _setting(30.0, "Connect/read timeout for video downloads.")
     max_source_seconds: float = _setting(4 * 3600.0, "Longest source video accepted, in seconds.")
+    max_source_dimension: int = _setting(4096, "Largest width or height of a source video, in pixels.")
+    max_source_fps: float = _setting(120.0, "Highest frame rate of a source video.")
+    max_source_pixel_rate: int = _setting(
+        3840 * 2160 * 60, "Largest width * height * frame rate of a source video (pixels per second; 4K at 60 fps)."
+    )
     download_seconds_per_gb: float = _setting(
         150.0,
         "Wall-clock deadline of one whole source download, in seconds per GB of `KLIPSTAR_MAX_DOWNLOAD_BYTES` "

@@ -54,6 +54,12 @@ class SourceTooLarge(EngineError):
     code = "source_too_large"
 
 
+class SourceUnsupported(EngineError):
+    """The video is beyond the documented resolution, frame-rate or pixel-rate caps."""
+
+    code = "source_unsupported"
+
+
 class UrlUnreachable(EngineError):
     code = "url_unreachable"
 
