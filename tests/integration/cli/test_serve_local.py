@@ -113,3 +113,13 @@ def test_undeclared_methods_are_405_in_the_error_shape(served, method: str) -> N
     error = json.loads(r.read())["error"]
     assert error["type"] == "invalid_request_error" and error["code"] == "method_not_allowed"
     conn.close()
+
+
+def test_probe_script_finds_nothing(served) -> None:
+    """tests/probe/probe.py, the outside probe of issue 13, run against this server."""
+    here, _ = served
+    state = here / ".klipstar" / "local.json"
+    done = subprocess.run([sys.executable, "-m", "tests.probe.probe", "--state", str(state)],
+                          cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("ok  ") == 5
