@@ -36,6 +36,22 @@ class Settings:
     max_redirects: int = _setting(5, "Redirects followed when fetching a video URL.")
     download_timeout_seconds: float = _setting(30.0, "Connect/read timeout for video downloads.")
     max_source_seconds: float = _setting(4 * 3600.0, "Longest source video accepted, in seconds.")
+    max_source_dimension: int = _setting(4096, "Largest width or height of a source video, in pixels.")
+    max_source_fps: float = _setting(120.0, "Highest frame rate of a source video.")
+    max_source_pixel_rate: int = _setting(
+        3840 * 2160 * 60, "Largest width * height * frame rate of a source video (pixels per second; 4K at 60 fps)."
+    )
+    download_seconds_per_gb: float = _setting(
+        150.0,
+        "Wall-clock deadline of one whole source download, in seconds per GB of `KLIPSTAR_MAX_DOWNLOAD_BYTES` "
+        "(at least twice the read timeout); a slower source fails with `source_timeout`.",
+    )
+    ytdlp_extractors: str = _setting(
+        "youtube,vimeo,twitter,tiktok,instagram,facebook,twitch,dailymotion,loom,rumble,linkedin,reddit,"
+        "streamable,wistia",
+        "Comma-separated yt-dlp extractors allowed for video-page URLs (each name also allows its `name:*` "
+        "variants); the generic extractor is never allowed.",
+    )
 
     # --- transcription -------------------------------------------------------------------------
     whisper_model: str = _setting(
@@ -165,6 +181,11 @@ class Settings:
     @property
     def private_urls_allowed(self) -> bool:
         return self.allow_private_urls or self.is_local
+
+    @property
+    def download_deadline_seconds(self) -> float:
+        """Wall-clock limit of one source download (direct or yt-dlp)."""
+        return max(2 * self.download_timeout_seconds, self.download_seconds_per_gb * self.max_download_bytes / 1e9)
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict with secrets masked (safe to log)."""

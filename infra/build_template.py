@@ -195,7 +195,9 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
                     *EVENTS_OUT],
     "prompt_finalize": [STOPPED, ddb(READ, "projects"), ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs"),
                         ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
-    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects"), SLOT, ddb(READ, "clips"), *EVENTS_OUT, STOPPED],
+    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects"), SLOT, ddb(READ, "clips"), *EVENTS_OUT, STOPPED,
+                ddb(["dynamodb:Scan", "dynamodb:DeleteItem"], "uploads"),
+                *s3("DeleteObject", "ListBucket", "AbortMultipartUpload")],
     "webhook_dispatcher": [
         ddb([*READ, "dynamodb:UpdateItem"], "webhook-deliveries", "accounts"),  # accounts: seal a first secret
         ddb(READ, "webhook-endpoints"),

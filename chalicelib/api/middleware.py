@@ -43,7 +43,7 @@ def api_middleware(event: Request, get_response: Callable[[Request], Response]) 
             rate = st.rate_state
             if rate is None:  # replayed or refused before charging: report without charging
                 try:
-                    rate = quotas.peek(st.principal.account_id, st.principal.plan)
+                    rate = quotas.peek(st.principal.account_id, st.principal.plan, str(event.method))
                 except Exception:
                     logger.exception("rate peek failed", extra={"request_id": st.request_id})
             if rate is not None:

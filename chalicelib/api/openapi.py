@@ -24,11 +24,20 @@ STATUS_TEXT: dict[int, str] = {
     429: "Rate or concurrency limit reached (see Retry-After)", 500: "Internal error",
 }
 _RATE_HEADERS = {
+    "RateLimit": 'The policy nearest its limit, requests left and seconds to its reset (IETF RateLimit header), '
+    'e.g. `"writes-minute";r=0;t=45`.',
+    "RateLimit-Policy": 'Every policy this request counted against, e.g. `"writes-minute";q=1;w=60, '
+    '"writes-hour";q=10;w=3600` (writes) or `"reads-minute";q=120;w=60` (reads).',
     "RateLimit-Limit": "Requests allowed in the window nearest its limit.",
     "RateLimit-Remaining": "Requests left in that window.",
     "RateLimit-Reset": "Seconds until that window resets.",
-    "RateLimit-Policy": "All windows, e.g. `1;w=60, 10;w=3600`.",
 }
+RATE_LIMIT_TEXT = (
+    " Rate limits are per account across its keys: POST, PATCH and DELETE count against the plan's writes "
+    "windows (Spark 1/min and 10/hour, Creator 3/min and 30/hour, Studio 15/min and 100/hour); GET requests "
+    "have a separate reads budget (Spark 120/min, Creator 300/min, Studio 600/min). Every response names the "
+    "policy that applied in `RateLimit` and `RateLimit-Policy`; past a limit the answer is 429 with `Retry-After`."
+)
 
 
 def _headers(auth: bool, retry_after: bool = False) -> dict[str, Any]:
@@ -112,7 +121,8 @@ def build_openapi() -> dict[str, Any]:
             "title": "Klipstar API",
             "version": "1.0.0",
             "description": "AI video clipping: submit a talk, get ranked vertical clips, publish them. "
-            "Authenticate with `Authorization: Bearer ks_live_…` (or ks_test_… for separate test data).",
+            "Authenticate with `Authorization: Bearer ks_live_…` (or ks_test_… for separate test data)."
+            + RATE_LIMIT_TEXT,
         },
         "servers": [{"url": "/"}],
         "paths": paths,

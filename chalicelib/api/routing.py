@@ -2,8 +2,8 @@
 
 The decorator registers the Chalice route *and* the RouteSpec the OpenAPI document is generated from,
 so the document cannot drift from the code. It also runs the request pipeline shared by every view:
-authenticate → (Idempotency-Key? replay or run once) → charge the rate limit → size/JSON/model checks
-→ view. Views receive a `Call` and return `Reply`; they raise ApiError for anything else.
+authenticate → size and nesting checks → (Idempotency-Key? replay or run once) → charge the rate limit
+→ JSON/model checks → view. Views receive a `Call` and return `Reply`; they raise ApiError for anything else.
 """
 
 from __future__ import annotations
@@ -89,6 +89,31 @@ def validation_error(exc: ValidationError, prefix: str | None = None) -> ApiErro
     return ApiError(400, code, message, param=param)
 
 
+MAX_JSON_DEPTH = 16  # no request model nests deeper than a few levels
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply the arrays/objects of a JSON text nest (brackets inside strings ignored); no parsing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
     """The validated model from the raw request body (400 invalid_json unless it is a JSON object)."""
     try:
@@ -133,7 +158,7 @@ def _run(spec: RouteSpec, view: Callable[[Call], Reply], principal: Principal, p
     """Charge the rate limit, validate, run the view; a JSON-able {status, body, headers}."""
     st = state()
     try:
-        st.rate_state = quotas.charge_request(principal.account_id, principal.plan)
+        st.rate_state = quotas.charge_request(principal.account_id, principal.plan, spec.method)
     except quotas.RateLimited as exc:
         st.rate_state = exc.state
         raise ApiError(429, "rate_limited", f"Too many requests: {exc}. Retry after "
@@ -155,6 +180,8 @@ def _handle(spec: RouteSpec, view: Callable[[Call], Reply], params: dict[str, st
     raw = request.raw_body or b""
     if len(raw) > get_settings().max_body_bytes:
         raise ApiError(413, "body_too_large", f"The request body exceeds {get_settings().max_body_bytes} bytes.")
+    if json_depth(raw) > MAX_JSON_DEPTH:  # refused before the rate limit is charged, never a RecursionError
+        raise ApiError(400, "invalid_json", f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
     idem_header = request.headers.get("idempotency-key")
     if spec.method == "POST" and idem_header is not None:
         key = validate_key(idem_header)

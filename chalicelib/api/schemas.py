@@ -122,7 +122,7 @@ class ListProjectsQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(10, ge=1, le=100)
-    starting_after: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+    starting_after: Annotated[str, StringConstraints(pattern=r"^proj_[A-Za-z0-9]{1,64}$")] | None = Field(
         None, description="Cursor: the id of the last project of the previous page."
     )
     status: ProjectStatus | None = None

@@ -50,6 +50,10 @@ def _revoke(args: argparse.Namespace) -> int:
 
 def cmd_keys(args: argparse.Namespace) -> int:
     """Dispatch `klipstar keys <action>`."""
+    if getattr(args, "local", False):
+        from ..local.runtime import attach_to_running_service
+
+        attach_to_running_service()
     if getattr(args, "init_tables", False):
         from ..data.models import create_tables
 
@@ -61,6 +65,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `keys` on the `klipstar` command."""
     keys = subparsers.add_parser("keys", help="create, list and revoke API keys")
     keys.add_argument("--init-tables", action="store_true", help="create missing DynamoDB tables first")
+    keys.add_argument("--local", action="store_true",
+                      help="act on the `klipstar serve` running in this directory (its embedded AWS and pepper)")
     actions = keys.add_subparsers(dest="keys_command", required=True)
     create = actions.add_parser("create", help="mint a key (printed once) for an account, creating it if needed")
     create.add_argument("--account", required=True, help="account id, e.g. acme")

@@ -1,14 +1,19 @@
 """Plan limits enforced with atomic DynamoDB counters (conditional UpdateItem ADD; never read-then-write).
 
-Counters (table RateCounter), all per account across its keys and both modes:
-  <account>#min#<epoch minute>   requests in that minute window (TTL: two windows later)
-  <account>#hour#<epoch hour>    requests in that hour window   (TTL: two windows later)
-  <account>#concurrent           projects in flight (no TTL; released exactly once per project)
+Requests that start or change work (POST, PATCH, DELETE) count against the plan's write windows;
+reads (GET) have their own, generous per-minute budget so a client can poll. Counters (table
+RateCounter), all per account across its keys and both modes:
+  <account>#min#<epoch minute>    writes in that minute window   (TTL: two windows later)
+  <account>#hour#<epoch hour>     writes in that hour window     (TTL: two windows later)
+  <account>#rmin#<epoch minute>   reads in that minute window    (TTL: two windows later)
+  <account>#concurrent            projects in flight (no TTL; released exactly once per project)
 
 What counts as a request: every authenticated API call that reaches its route, whatever its outcome
 (404, 400, 409… included). Not counted: a replayed Idempotency-Key response (charged once, when it
 first ran), requests refused before authentication or routing (401, 403 revoked key, unknown path,
-405, 415), bodies over the size limit (413), and GET /v1/openapi.json, which needs no key.
+405, 415), bodies over the size limit (413) or nested too deeply, and GET /v1/openapi.json, which
+needs no key. Each response reports the policy that applied with IETF `RateLimit` / `RateLimit-Policy`
+headers (draft-ietf-httpapi-ratelimit-headers), e.g. `RateLimit: "writes-minute";r=0;t=45`.
 """
 
 from __future__ import annotations
@@ -26,16 +31,41 @@ from .models import Project, RateCounter
 
 @dataclass(frozen=True)
 class PlanLimits:
-    per_minute: int
-    per_hour: int
+    per_minute: int  # writes (POST/PATCH/DELETE)
+    per_hour: int  # writes
     concurrent: int
+    reads_per_minute: int  # GETs, counted apart
 
 
 PLAN_LIMITS: dict[str, PlanLimits] = {
-    "spark": PlanLimits(per_minute=1, per_hour=10, concurrent=1),
-    "creator": PlanLimits(per_minute=3, per_hour=30, concurrent=3),
-    "studio": PlanLimits(per_minute=15, per_hour=100, concurrent=10),
+    "spark": PlanLimits(per_minute=1, per_hour=10, concurrent=1, reads_per_minute=120),
+    "creator": PlanLimits(per_minute=3, per_hour=30, concurrent=3, reads_per_minute=300),
+    "studio": PlanLimits(per_minute=15, per_hour=100, concurrent=10, reads_per_minute=600),
 }
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True)
+class Window:
+    """One rate-limit policy: `limit` requests per `seconds`, counted under `<account>#<tag>#<index>`."""
+
+    name: str
+    tag: str
+    limit: int
+    seconds: int
+
+    def policy(self) -> str:
+        return f'"{self.name}";q={self.limit};w={self.seconds}'
+
+
+def windows_for(plan: str, method: str) -> list[Window]:
+    """The windows a request with `method` counts against on `plan` (reads and writes are separate)."""
+    limits = limits_for(plan)
+    if method.upper() in READ_METHODS:
+        return [Window("reads-minute", "rmin", limits.reads_per_minute, 60)]
+    return [Window("writes-minute", "min", limits.per_minute, 60), Window("writes-hour", "hour", limits.per_hour, 3600)]
+
 
 # Retry-After suggested when every concurrency slot is taken (a slot frees when a project ends).
 CONCURRENCY_RETRY_SECONDS = 30
@@ -59,20 +89,22 @@ def limits_for(plan: str) -> PlanLimits:
 
 @dataclass(frozen=True)
 class RateState:
-    """What the RateLimit-* headers report (the window closest to its limit)."""
+    """What the rate-limit headers report: the window closest to its limit, and every policy that applied."""
 
+    name: str  # the reported window's policy name, e.g. "writes-minute"
     limit: int
     remaining: int
     reset: int  # seconds until that window resets
-    policy: str  # e.g. "1;w=60, 10;w=3600"
+    policy: str  # e.g. '"writes-minute";q=1;w=60, "writes-hour";q=10;w=3600'
     retry_after: int | None = None  # set when the request was refused
 
     def headers(self) -> dict[str, str]:
         out = {
+            "RateLimit": f'"{self.name}";r={self.remaining};t={self.reset}',
+            "RateLimit-Policy": self.policy,
             "RateLimit-Limit": str(self.limit),
             "RateLimit-Remaining": str(self.remaining),
             "RateLimit-Reset": str(self.reset),
-            "RateLimit-Policy": self.policy,
         }
         if self.retry_after is not None:
             out["Retry-After"] = str(self.retry_after)
@@ -82,10 +114,9 @@ class RateState:
 class RateLimited(Exception):
     """A per-minute or per-hour limit is used up."""
 
-    def __init__(self, state: RateState, window: str) -> None:
-        super().__init__(f"rate limit of {state.limit} requests per {window} exceeded")
+    def __init__(self, state: RateState) -> None:
+        super().__init__(f"rate limit {state.name} ({state.limit}) exceeded")
         self.state = state
-        self.window = window
 
 
 class ConcurrencyLimited(Exception):
@@ -124,56 +155,65 @@ def _decrement(key: str) -> None:
             raise
 
 
-def _windows(t: float) -> tuple[int, int, int, int]:
-    minute, hour = int(t // 60), int(t // 3600)
-    reset_min = max(1, math.ceil((minute + 1) * 60 - t))
-    reset_hour = max(1, math.ceil((hour + 1) * 3600 - t))
-    return minute, hour, reset_min, reset_hour
+def _index_and_reset(window: Window, t: float) -> tuple[int, int]:
+    index = int(t // window.seconds)
+    return index, max(1, math.ceil((index + 1) * window.seconds - t))
 
 
-def _window_keys(account_id: str, minute: int, hour: int) -> tuple[str, str]:
-    """The counter keys of the account's minute and hour windows."""
-    return f"{account_id}#min#{minute}", f"{account_id}#hour#{hour}"
+def _key(account_id: str, window: Window, index: int) -> str:
+    return f"{account_id}#{window.tag}#{index}"
 
 
-def _policy(limits: PlanLimits) -> str:
-    return f"{limits.per_minute};w=60, {limits.per_hour};w=3600"
+def _policy(windows: list[Window]) -> str:
+    return ", ".join(w.policy() for w in windows)
 
 
-def _state(limits: PlanLimits, used_min: int, used_hour: int, reset_min: int, reset_hour: int) -> RateState:
-    rem_min = max(0, limits.per_minute - used_min)
-    rem_hour = max(0, limits.per_hour - used_hour)
-    if rem_hour < rem_min:
-        return RateState(limits.per_hour, rem_hour, reset_hour, _policy(limits))
-    return RateState(limits.per_minute, rem_min, reset_min, _policy(limits))
+def _state(windows: list[Window], used: list[int], resets: list[int]) -> RateState:
+    """The window with the fewest requests left (the shorter one on a tie)."""
+    best = min(range(len(windows)), key=lambda i: (windows[i].limit - used[i], windows[i].seconds))
+    w = windows[best]
+    return RateState(w.name, w.limit, max(0, w.limit - used[best]), resets[best], _policy(windows))
 
 
-def charge_request(account_id: str, plan: str) -> RateState:
-    """Count one request against the minute and hour windows; raises RateLimited past either limit."""
-    limits = limits_for(plan)
+def charge_request(account_id: str, plan: str, method: str = "POST") -> RateState:
+    """Count one request against its windows (reads or writes); raises RateLimited past any of them.
+
+    A refused request gives back what it took from the windows checked before the full one.
+    """
+    windows = windows_for(plan, method)
     t = now()
-    minute, hour, reset_min, reset_hour = _windows(t)
-    min_key, hour_key = _window_keys(account_id, minute, hour)
-    used_min = _try_increment(min_key, limits.per_minute, (minute + 2) * 60)
-    if used_min is None:
-        state = RateState(limits.per_minute, 0, reset_min, _policy(limits), retry_after=reset_min)
-        raise RateLimited(state, "minute")
-    used_hour = _try_increment(hour_key, limits.per_hour, (hour + 2) * 3600)
-    if used_hour is None:
-        _decrement(min_key)  # this request is refused: it must not use up the minute window
-        state = RateState(limits.per_hour, 0, reset_hour, _policy(limits), retry_after=reset_hour)
-        raise RateLimited(state, "hour")
-    return _state(limits, used_min, used_hour, reset_min, reset_hour)
+    taken: list[str] = []
+    used: list[int] = []
+    resets: list[int] = []
+    for window in windows:
+        index, reset = _index_and_reset(window, t)
+        key = _key(account_id, window, index)
+        count = _try_increment(key, window.limit, (index + 2) * window.seconds)
+        if count is None:
+            for earlier in taken:
+                _decrement(earlier)  # this request is refused: it must not use up the other windows
+            state = RateState(window.name, window.limit, 0, reset, _policy(windows), retry_after=reset)
+            raise RateLimited(state)
+        taken.append(key)
+        used.append(count)
+        resets.append(reset)
+    return _state(windows, used, resets)
 
 
-def peek(account_id: str, plan: str) -> RateState:
-    """The current rate state without charging (for replayed idempotent responses)."""
-    limits = limits_for(plan)
-    minute, hour, reset_min, reset_hour = _windows(now())
-    used = dict.fromkeys(_window_keys(account_id, minute, hour), 0)
-    for item in RateCounter.batch_get(list(used)):
-        used[item.counter_key] = int(item.count or 0)
-    return _state(limits, *used.values(), reset_min, reset_hour)
+def peek(account_id: str, plan: str, method: str = "POST") -> RateState:
+    """The current rate state of `method`'s windows without charging (replays, requests refused early)."""
+    windows = windows_for(plan, method)
+    t = now()
+    keys: list[str] = []
+    resets: list[int] = []
+    for window in windows:
+        index, reset = _index_and_reset(window, t)
+        keys.append(_key(account_id, window, index))
+        resets.append(reset)
+    counts = dict.fromkeys(keys, 0)
+    for item in RateCounter.batch_get(keys):
+        counts[item.counter_key] = int(item.count or 0)
+    return _state(windows, [counts[k] for k in keys], resets)
 
 
 def concurrency_key(account_id: str) -> str:

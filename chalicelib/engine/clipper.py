@@ -277,7 +277,7 @@ def run_clipper(
     try:
         report("ingest", 0, 1)
         src = ingest.fetch_source(source, work / "source", settings=settings)
-        info: MediaInfo = probe.probe(src)
+        info: MediaInfo = probe.probe(src, probe.SourceCaps.from_settings(settings))
         probe.check_talk(info, options.min_duration, settings.max_source_seconds)
         report("ingest", 1, 1)
 

@@ -54,8 +54,20 @@ class SourceTooLarge(EngineError):
     code = "source_too_large"
 
 
+class SourceUnsupported(EngineError):
+    """The video is beyond the documented resolution, frame-rate or pixel-rate caps."""
+
+    code = "source_unsupported"
+
+
 class UrlUnreachable(EngineError):
     code = "url_unreachable"
+
+
+class SourceTimeout(EngineError):
+    """The whole download took longer than its wall-clock deadline."""
+
+    code = "source_timeout"
 
 
 class UrlRefused(EngineError):

@@ -7,17 +7,19 @@ import logging
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import requests
+import urllib3
 
 from ..settings import Settings
-from .errors import EngineError, NotMedia, SourceTooLarge, UrlRefused, UrlUnreachable
-from .ffmpeg import ffmpeg_exe
+from .deadline import Deadline
+from .errors import NotMedia, SourceTooLarge, UrlRefused, UrlUnreachable
 from .urlguard import check_url, guarded_session
+from .ytdlp import ytdlp_download
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +32,6 @@ VIDEO_PAGE_HOSTS: tuple[str, ...] = (
     "tiktok.com", "instagram.com", "facebook.com", "fb.watch", "twitch.tv", "dailymotion.com",
     "loom.com", "rumble.com", "linkedin.com", "reddit.com", "streamable.com", "wistia.com",
 )  # fmt: skip
-
-YTDLP_FORMAT = "bv*[height<=1080][ext=mp4]+ba[ext=m4a]/b[height<=1080][ext=mp4]/bv*[height<=1080]+ba/b[height<=1080]/b"
 
 
 def sniff_media(head: bytes) -> str | None:
@@ -113,10 +113,21 @@ def fetch_source(source: str, dest_dir: Path, *, settings: Settings) -> Path:
     return path.resolve()
 
 
+def _read_chunks(resp: requests.Response, deadline: Deadline) -> Iterator[bytes]:
+    """The body in pieces as they arrive (not whole chunks), checking the deadline between reads."""
+    while True:
+        deadline.check()
+        chunk = resp.raw.read1(CHUNK_BYTES, decode_content=True)
+        if not chunk:
+            return
+        yield chunk
+
+
 def download_url(url: str, dest_dir: Path, *, settings: Settings) -> Path:
-    """Stream `url` through the guarded session into dest_dir with size cap, timeout and content sniffing."""
+    """Stream `url` through the guarded session into dest_dir with size cap, timeouts and content sniffing."""
     cap = settings.max_download_bytes
     timeout = settings.download_timeout_seconds
+    deadline = Deadline(settings.download_deadline_seconds)
     session = guarded_session(settings.private_urls_allowed, settings.max_redirects)
     tmp: Path | None = None
     try:
@@ -133,9 +144,7 @@ def download_url(url: str, dest_dir: Path, *, settings: Settings) -> Path:
             sniffed = False
             total = 0
             with open(fd, "wb") as out:
-                for chunk in resp.iter_content(CHUNK_BYTES):
-                    if not chunk:
-                        continue
+                for chunk in _read_chunks(resp, deadline):
                     if not sniffed:
                         head += chunk[: SNIFF_BYTES - len(head)]
                         if len(head) >= 512:
@@ -155,9 +164,9 @@ def download_url(url: str, dest_dir: Path, *, settings: Settings) -> Path:
         return final
     except requests.TooManyRedirects:
         raise UrlUnreachable(f"{url} redirected more than {settings.max_redirects} times") from None
-    except requests.Timeout:
+    except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):
         raise UrlUnreachable(f"{url} timed out after {timeout:g} s") from None
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise UrlUnreachable(f"cannot fetch {url}: {type(exc).__name__}") from None
     finally:
         session.close()
@@ -165,59 +174,15 @@ def download_url(url: str, dest_dir: Path, *, settings: Settings) -> Path:
             tmp.unlink(missing_ok=True)
 
 
-class _YtdlpLog:
-    """Routes yt-dlp's console output to logging (its errors also come back as DownloadError)."""
-
-    def debug(self, msg: str) -> None:
-        log.debug("yt-dlp: %s", msg)
-
-    info = debug
-
-    def warning(self, msg: str) -> None:
-        log.info("yt-dlp: %s", msg)
-
-    error = warning
-
-
-def _ytdlp_options(dest: Path, settings: Settings) -> dict[str, Any]:
-    return {
-        "format": YTDLP_FORMAT,
-        "merge_output_format": "mp4",
-        "outtmpl": {"default": str(dest / "source.%(ext)s")},
-        "max_filesize": settings.max_download_bytes,
-        "noplaylist": True,
-        "quiet": True,
-        "no_warnings": True,
-        "noprogress": True,
-        "socket_timeout": settings.download_timeout_seconds,
-        "retries": 2,
-        "ffmpeg_location": ffmpeg_exe(),
-        "restrictfilenames": True,
-        "overwrites": True,
-        "cachedir": False,
-        "logger": _YtdlpLog(),
-    }
-
-
 def download_video_page(url: str, dest_dir: Path, *, settings: Settings) -> Path:
-    """Download the best mp4 (<= 1080p, <= max_download_bytes) behind a video-page URL with yt-dlp.
+    """Download the best mp4 (<= 1080p, <= max_download_bytes) behind a video-page URL with guarded yt-dlp.
 
-    yt-dlp errors become UrlUnreachable; a file over the size cap becomes SourceTooLarge.
+    Raises UrlRefused, UrlUnreachable, SourceTimeout, SourceTooLarge or NotMedia (Klipstar's messages only).
     """
-    import yt_dlp
-
     work = Path(tempfile.mkdtemp(prefix=".ytdlp-", dir=dest_dir))
+    deadline = Deadline(settings.download_deadline_seconds)
     try:
-        try:
-            with yt_dlp.YoutubeDL(_ytdlp_options(work, settings)) as ydl:
-                info = ydl.extract_info(url, download=True)
-        except yt_dlp.utils.DownloadError as exc:
-            message = str(exc).replace("ERROR: ", "").strip().splitlines()[0][:200]
-            raise UrlUnreachable(f"cannot download {url}: {message}") from None
-        except EngineError:
-            raise
-        except Exception as exc:  # yt-dlp extractors raise assorted errors
-            raise UrlUnreachable(f"cannot download {url}: {type(exc).__name__}") from None
+        info = ytdlp_download(url, work, settings=settings, deadline=deadline)
         files = [p for p in work.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl"))]
         if not files:
             size = (info or {}).get("filesize") or (info or {}).get("filesize_approx")

@@ -3,16 +3,53 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import av
 
-from .errors import CorruptMedia, NoAudioStream, NotMedia, NoVideoStream, SourceTooLong, SourceTooShort
+from ..settings import Settings
+from .errors import (
+    CorruptMedia,
+    NoAudioStream,
+    NotMedia,
+    NoVideoStream,
+    SourceTooLong,
+    SourceTooShort,
+    SourceUnsupported,
+)
 from .ingest import sniff_media
 from .types import MediaInfo
 
 END_CHECK_SECONDS = 3.0  # probe decodes a frame this close to the end to catch truncated files
+
+
+@dataclass(frozen=True)
+class SourceCaps:
+    """The largest video the pipeline accepts (checked before any frame is decoded)."""
+
+    max_dimension: int = Settings.max_source_dimension
+    max_fps: float = Settings.max_source_fps
+    max_pixel_rate: int = Settings.max_source_pixel_rate
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SourceCaps:
+        return cls(settings.max_source_dimension, settings.max_source_fps, settings.max_source_pixel_rate)
+
+    def check(self, width: int, height: int, fps: float) -> None:
+        """Raise SourceUnsupported when the frame size, frame rate or pixel rate is over its cap."""
+        if max(width, height) > self.max_dimension:
+            raise SourceUnsupported(
+                f"the video is {width}x{height}; Klipstar accepts up to {self.max_dimension} pixels on a side"
+            )
+        if fps > self.max_fps:
+            raise SourceUnsupported(f"the video runs at {fps:g} fps; Klipstar accepts up to {self.max_fps:g} fps")
+        if width * height * fps > self.max_pixel_rate:
+            raise SourceUnsupported(
+                f"the video's {width}x{height} at {fps:g} fps is more than the {self.max_pixel_rate:,} "
+                "pixels per second Klipstar accepts"
+            )
 
 
 def _duration(container: Any) -> float:
@@ -58,8 +95,9 @@ def _decodes_to_end(container: Any, duration: float, video: bool) -> bool:
     return last >= duration - END_CHECK_SECONDS / 2
 
 
-def probe(path: Path) -> MediaInfo:
-    """What is in the file. Raises NotMedia (not a media container) or CorruptMedia (unreadable/truncated)."""
+def probe(path: Path, caps: SourceCaps = SourceCaps()) -> MediaInfo:
+    """What is in the file. Raises NotMedia (not a media container), CorruptMedia (unreadable/truncated)
+    or SourceUnsupported (over `caps`, found from the stream headers before any frame is decoded)."""
     path = Path(path)
     if not path.is_file():
         raise NotMedia(f"no such file: {path}")
@@ -96,6 +134,7 @@ def probe(path: Path) -> MediaInfo:
             info.video_codec = cc.name
             rate = v.average_rate or v.guessed_rate or v.base_rate
             info.fps = round(float(rate), 3) if rate else 0.0
+            caps.check(cc.width, cc.height, info.fps)
             info.rotation = _rotation(container, v)
             w, h = cc.width, cc.height
             info.width, info.height = (h, w) if info.rotation in (90, 270) else (w, h)

@@ -115,7 +115,7 @@ def resolve_and_check(host: str, port: int, allow_private: bool) -> list[str]:
         ip = ipaddress.ip_address(raw)
         if not ip_allowed(ip, allow_private):
             kind = "a cloud metadata" if is_metadata_ip(ip) else "a private or reserved"
-            raise UrlRefused(f"{host} resolves to {ip}, {kind} address")
+            raise UrlRefused(f"{host} resolves to {kind} address")  # never the address: no map of names
         if raw not in addresses:
             addresses.append(raw)
     if not addresses:

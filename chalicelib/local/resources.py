@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from ..settings import get_settings
-from .service import Worker, reset_cached_clients
+from .runtime import Worker, reset_cached_clients
 
 
 def provision_all(endpoint_url: str) -> dict[str, str]:

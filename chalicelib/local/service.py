@@ -9,30 +9,23 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import logging
 import os
 import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from ..engine.errors import EngineError
+from .runtime import STATE_FILE, ServiceError, Worker, reset_cached_clients, write_state
+
+__all__ = ["STATE_FILE", "LocalService", "ServiceError", "free_port", "running_service"]
 
 LOCAL_ACCOUNT = "local"
-STATE_FILE = Path(".klipstar") / "local.json"
-
-
-class ServiceError(EngineError):
-    """A local-service problem a first-time user can fix (port in use, missing dependency...)."""
-
-    code = "local_service_error"
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -77,37 +70,6 @@ def local_environment(moto_port: int, api_port: int) -> dict[str, str]:
     }
 
 
-def reset_cached_clients() -> None:
-    """Forget every cached settings object and AWS client so new endpoints take effect."""
-    from ..data import aws, models, storage
-    from ..settings import get_settings
-
-    get_settings.cache_clear()
-    storage.s3_client.cache_clear()
-    models.bind_models()
-    aws.reset_clients()
-
-
-@dataclass
-class Worker:
-    """A background loop polling one SQS queue (or a timer) until the service stops."""
-
-    name: str
-    poll: Callable[[], Any]
-    interval: float = 0.5
-
-    def run(self, stop: threading.Event) -> None:
-        from ..observability import get_logger
-
-        logger = get_logger("klipstar-local")
-        while not stop.is_set():
-            try:
-                self.poll()
-            except Exception:  # a worker must outlive one bad message
-                logger.exception("local worker failed", extra={"worker": self.name})
-            stop.wait(self.interval)
-
-
 class LocalService:
     """Start/stop the embedded AWS, the pipeline seam, the workers and the API."""
 
@@ -123,6 +85,7 @@ class LocalService:
         self._threads: list[threading.Thread] = []
         self.workers: list[Worker] = []
         self._saved_env: dict[str, str | None] = {}
+        self.exported: dict[str, str] = {}
 
     @property
     def base_url(self) -> str:
@@ -168,7 +131,7 @@ class LocalService:
     def _provision(self) -> None:
         from . import resources
 
-        resources.provision_all(self.moto_url)
+        self.exported = resources.provision_all(self.moto_url)
         self.api_key, self.webhook_secret = resources.ensure_local_key(LOCAL_ACCOUNT, self.api_key)
 
     def _start_workers(self) -> None:
@@ -181,13 +144,11 @@ class LocalService:
             self._threads.append(thread)
 
     def _start_api(self) -> None:
-        from chalice.config import Config
-        from chalice.local import create_local_server
-
         from app import app
 
-        config = Config.create(chalice_stage="local", app_name="klipstar", chalice_app=app)
-        self._api_server = create_local_server(app, config, self.host, self.api_port)
+        from .api_server import make_api_server
+
+        self._api_server = make_api_server(app, self.host, self.api_port)
         thread = threading.Thread(target=self._api_server.serve_forever, name="api", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -221,13 +182,12 @@ class LocalService:
         STATE_FILE.unlink(missing_ok=True)
 
     def write_state_file(self) -> Path:
-        """Record URL, key and signing secret for `klipstar webhooks listen` (a local dev file)."""
-        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-        STATE_FILE.write_text(
-            json.dumps({"base_url": self.base_url, "api_key": self.api_key, "webhook_secret": self.webhook_secret})
-        )
-        STATE_FILE.chmod(0o600)
-        return STATE_FILE
+        """Record URL, key, signing secret and the embedded AWS's environment (0600, a local dev file) for
+        `klipstar webhooks listen` and `klipstar keys … --local`."""
+        names = set(local_environment(self.moto_port, self.api_port)) | set(self.exported)
+        environment = {name: os.environ[name] for name in sorted(names) if name in os.environ}
+        return write_state({"base_url": self.base_url, "api_key": self.api_key, "webhook_secret": self.webhook_secret,
+                            "environment": environment})
 
 
 @contextlib.contextmanager

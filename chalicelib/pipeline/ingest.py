@@ -48,7 +48,7 @@ def handler(ctx: StepContext) -> State:
             src = storage.get_file(stored, work / "source" / Path(stored).name)
         else:
             src = ingest.fetch_source(str(project.video_url or ""), work / "source", settings=settings)
-        info = probe.probe(src)
+        info = probe.probe(src, probe.SourceCaps.from_settings(settings))
         probe.check_talk(info, float(project.min_duration), settings.max_source_seconds)
         wav = audio.extract_audio(src, work / "audio.wav")
         src_key = stored or ctx.put_file(storage.source_key(ctx.tenant, ctx.project_id, src.name), src)

@@ -1,8 +1,9 @@
-"""Sweeper (scheduled): nothing stays "processing" forever.
+"""Sweeper (scheduled): nothing stays "processing" forever, and unused uploads do not keep their files.
 
 Fails every project still marked processing whose execution has ended (failed, timed out, aborted,
 or even succeeded without completing the project) or cannot be found, plus projects that never got
-an execution within the grace period.
+an execution within the grace period. Deletes the stored object and row of every upload no project
+used within two days (data.uploads.sweep_unused_uploads).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..data.models import Project, utcnow
+from ..data.uploads import sweep_unused_uploads
 from .common import execution_status, logger, new_metrics
 from .mark_failed import fail_project
 
@@ -53,6 +55,10 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Lambda entry (scheduled event): sweep, log and count what was failed."""
     metrics = new_metrics()
     failed = sweep()
+    uploads = sweep_unused_uploads(utcnow())
+    if uploads:
+        logger.info("sweeper deleted unused uploads", extra={"upload_ids": uploads})
     metrics.add_metric(name="ProjectsSwept", unit=MetricUnit.Count, value=len(failed))
+    metrics.add_metric(name="UploadsSwept", unit=MetricUnit.Count, value=len(uploads))
     metrics.flush_metrics()
-    return {"failed": failed}
+    return {"failed": failed, "uploads_deleted": uploads}

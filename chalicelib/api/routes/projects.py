@@ -109,18 +109,16 @@ def create_project(call: Call) -> Reply:
 
 
 @api_route(bp, "/v1/projects", "GET", summary="List projects, newest first", tag=TAG,
-           query=ListProjectsQuery, response=ProjectList, errors=(400,))
+           query=ListProjectsQuery, response=ProjectList, errors=(400, 404))
 def list_projects(call: Call) -> Reply:
     """Cursor pagination over the by-tenant index (no scan); `status` filters."""
     query: ListProjectsQuery = call.query
     tenant = call.principal.tenant
     last_key = None
     if query.starting_after:
-        try:
-            cursor = load_project(tenant, query.starting_after)
-        except ApiError:
-            raise ApiError(400, "invalid_cursor", "starting_after is not one of your projects.",
-                           param="starting_after") from None
+        # a well-formed id that is not one of the caller's projects: 404 naming the parameter (the
+        # document's pattern admits it, so it is not a malformed request)
+        cursor = load_project(tenant, query.starting_after, param="starting_after")
         last_key = {
             "project_id": {"S": cursor.project_id},
             "tenant": {"S": tenant},

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from chalice import Blueprint
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from ...data.models import SocialAccount, utcnow
 from ...publishing.base import TokenSet
@@ -30,6 +30,15 @@ AccountPlatform = Literal["youtube", "tiktok", "instagram"]
 
 class SocialAccountCreate(Request):
     """POST /v1/social-accounts: tokens from the platform's OAuth flow (stored encrypted, never returned)."""
+
+    # What each platform needs, in the document too (JSON Schema if/then): youtube and tiktok a
+    # refresh_token, instagram its ig_user_id.
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"platform": {"enum": ["youtube", "tiktok"]}}, "required": ["platform"]},
+         "then": {"required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}}},
+        {"if": {"properties": {"platform": {"const": "instagram"}}, "required": ["platform"]},
+         "then": {"required": ["ig_user_id"], "properties": {"ig_user_id": {"type": "string"}}}},
+    ]})
 
     platform: AccountPlatform
     access_token: Token

@@ -11,6 +11,7 @@ from chalice import Blueprint
 
 from ...data import storage
 from ...data.models import Upload, utcnow
+from ...data.uploads import ROW_TTL, discard_upload
 from ...settings import get_settings
 from ...shapes import upload_out
 from ..errors import ApiError
@@ -21,7 +22,6 @@ from ..schemas import UploadComplete, UploadCreate, UploadOut, UploadPart
 bp = Blueprint(__name__)
 TAG = "uploads"
 MAX_PARTS = 10_000
-UNCONSUMED_TTL = timedelta(days=2)
 
 
 def safe_object_name(filename: str) -> str:
@@ -67,7 +67,7 @@ def create_upload(call: Call) -> Reply:
     client = storage.s3_client()
     upload = Upload(upload_id, tenant=call.principal.tenant, key=key, filename=body.filename,
                     content_type=body.content_type, size=body.size, status="pending",
-                    expires_at=utcnow() + UNCONSUMED_TTL)
+                    expires_at=utcnow() + ROW_TTL)
     url: str | None = None
     parts: list[UploadPart] | None = None
     if body.size <= settings.upload_part_bytes:
@@ -129,3 +129,13 @@ def complete_upload(call: Call) -> Reply:
         raise
     _mark_uploaded(upload, storage.object_size(upload.key) or 0)
     return Reply(200, upload_out(upload))
+
+
+@api_route(bp, "/v1/uploads/{upload_id}", "DELETE", status=204, summary="Delete an upload no project uses", tag=TAG,
+           errors=(400, 404, 409))
+def delete_upload(call: Call) -> Reply:
+    """Delete the stored file (or abort the multipart upload) and the upload; 409 once a project uses it."""
+    upload = load_upload(call.principal.tenant, call.params["upload_id"])
+    if not discard_upload(upload):
+        raise ApiError(409, "upload_consumed", "This upload belongs to a project; delete the project instead.")
+    return Reply(204)

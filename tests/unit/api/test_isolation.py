@@ -47,7 +47,8 @@ def test_account_b_cannot_touch_account_a(env):
     assert r.status == 404 and r.json["error"]["param"] == "upload_id"
     assert env.call("GET", "/v1/projects", b).json["data"] == []
     r = env.call("GET", f"/v1/projects?starting_after={pid}", b)
-    assert r.status == 400 and r.json["error"]["code"] == "invalid_cursor"
+    assert r.status == 404 and r.json["error"]["code"] == "resource_missing"
+    assert r.json["error"]["param"] == "starting_after"
     # A's data is intact
     assert env.call("GET", f"/v1/projects/{pid}", a).body.replace(b" ", b"")[:40] == a_body.replace(b" ", b"")[:40]
     assert Project.get(pid).status == "completed" and Project.get(running).status == "processing"

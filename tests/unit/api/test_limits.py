@@ -1,4 +1,7 @@
-"""Plan limits: minute/hour windows on a controllable clock, concurrency slots, parallel admission."""
+"""Plan limits: write windows, the separate read budget, IETF headers, concurrency slots, parallel admission.
+
+Writes are probed with DELETE of a missing project (a 404 still counts and takes no concurrency slot).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from chalicelib.data.models import Project, RateCounter
 
 from .apienv import T0
 
+MISSING = "/v1/projects/proj_nope"
+
 
 def _rate_headers(r):
     return {h: r.header(h) for h in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")}
@@ -17,41 +22,44 @@ def _rate_headers(r):
 def test_spark_minute_window_and_headers(env):
     key = env.key("solo", "spark")
     env.clock.t = T0 + 15  # 45 s left in this minute
-    r = env.call("GET", "/v1/projects", key, tick=False)
-    assert r.status == 200
+    r = env.call("DELETE", MISSING, key, tick=False)
+    assert r.status == 404
     assert _rate_headers(r) == {"RateLimit-Limit": "1", "RateLimit-Remaining": "0", "RateLimit-Reset": "45"}
-    assert r.header("RateLimit-Policy") == "1;w=60, 10;w=3600"
+    assert r.header("RateLimit") == '"writes-minute";r=0;t=45'
+    assert r.header("RateLimit-Policy") == '"writes-minute";q=1;w=60, "writes-hour";q=10;w=3600'
     env.clock.advance(30)
-    r = env.call("GET", "/v1/projects", key, tick=False)
+    r = env.call("POST", "/v1/projects", key, {"video_url": "https://videos.example.com/a.mp4"}, tick=False)
     assert r.status == 429
     assert r.json["error"]["type"] == "rate_limit_error" and r.json["error"]["code"] == "rate_limited"
     assert r.header("Retry-After") == "15"
     assert _rate_headers(r) == {"RateLimit-Limit": "1", "RateLimit-Remaining": "0", "RateLimit-Reset": "15"}
+    assert r.header("RateLimit") == '"writes-minute";r=0;t=15'
+    assert len(env.executions()) == 0
     env.clock.advance(15)  # next minute
-    assert env.call("GET", "/v1/projects", key, tick=False).status == 200
-    # every authenticated request counts, whatever its outcome (a 404 too)
-    env.clock.advance(60)
-    assert env.call("GET", "/v1/projects/proj_nope", key, tick=False).status == 404
-    assert env.call("GET", "/v1/projects", key, tick=False).status == 429
+    assert env.call("DELETE", MISSING, key, tick=False).status == 404
+    # every authenticated write counts, whatever its outcome (the 404 above too)
+    assert env.call("DELETE", MISSING, key, tick=False).status == 429
 
 
 def test_hour_window_and_refused_requests_do_not_use_the_minute(env):
     key = env.key("solo", "spark")
     env.clock.t = T0
     for i in range(10):
-        r = env.call("GET", "/v1/projects", key, tick=False)
-        assert r.status == 200, i
+        r = env.call("DELETE", MISSING, key, tick=False)
+        assert r.status == 404, i
         env.clock.advance(60)
     assert r.header("RateLimit-Remaining") == "0" and r.header("RateLimit-Limit") in {"1", "10"}
     # 10 minutes in: the minute window is fresh but the hour is spent
-    r = env.call("GET", "/v1/projects", key, tick=False)
+    r = env.call("DELETE", MISSING, key, tick=False)
     assert r.status == 429
     assert r.header("Retry-After") == str(3600 - 600) and r.header("RateLimit-Limit") == "10"
+    assert r.header("RateLimit") == f'"writes-hour";r=0;t={3600 - 600}'
     minute = int(env.clock.t // 60)
     assert RateCounter.get(f"solo#min#{minute}").count == 0  # the refused request was given back
     assert RateCounter.get(f"solo#hour#{int(env.clock.t // 3600)}").count == 10
+    assert env.call("GET", "/v1/projects", key, tick=False).status == 200  # reads are not in these windows
     env.clock.t = T0 + 3600
-    assert env.call("GET", "/v1/projects", key, tick=False).status == 200
+    assert env.call("DELETE", MISSING, key, tick=False).status == 404
     counter = RateCounter.get(f"solo#min#{int(env.clock.t // 60)}")
     assert counter.expires_at.timestamp() == (int(env.clock.t // 60) + 2) * 60  # TTL set on counters
 
@@ -60,17 +68,65 @@ def test_plans_per_minute(env):
     for plan, limit in (("creator", 3), ("studio", 15)):
         key = env.key(f"acct-{plan}", plan)
         env.clock.t = T0 + 7200
-        statuses = [env.call("GET", "/v1/projects", key, tick=False).status for _ in range(limit + 1)]
-        assert statuses == [200] * limit + [429], plan
+        statuses = [env.call("DELETE", MISSING, key, tick=False).status for _ in range(limit + 1)]
+        assert statuses == [404] * limit + [429], plan
+
+
+def test_reads_have_their_own_budget_per_plan(env):
+    key = env.key("reader", "spark")
+    env.clock.t = T0 + 30_000  # the start of a minute
+    reads = quotas.limits_for("spark").reads_per_minute
+    assert reads >= 60
+    assert env.call("GET", MISSING, key, tick=False).status == 404
+    minute = int(env.clock.t // 60)
+    assert RateCounter.get(f"reader#rmin#{minute}").count == 1  # the read was charged to the reads window
+    RateCounter(f"reader#rmin#{minute}", count=reads - 1).save()  # as if 119 more reads came this minute
+    r = env.call("GET", "/v1/projects", key, tick=False)
+    assert r.status == 200 and r.header("RateLimit") == '"reads-minute";r=0;t=60'
+    r = env.call("GET", "/v1/projects", key, tick=False)
+    assert r.status == 429 and r.json["error"]["code"] == "rate_limited"
+    assert r.header("RateLimit") == '"reads-minute";r=0;t=60' and r.header("Retry-After") == "60"
+    assert r.header("RateLimit-Policy") == f'"reads-minute";q={reads};w=60'
+    # the writes budget is untouched by all those reads
+    assert env.call("DELETE", MISSING, key, tick=False).status == 404
+    env.clock.advance(60)
+    r = env.call("GET", "/v1/projects", key, tick=False)
+    assert r.status == 200 and r.header("RateLimit") == f'"reads-minute";r={reads - 1};t=60'
+
+
+def test_polling_client_on_spark_for_five_minutes(env):
+    """Polls its project every second for five minutes and tries to start another project three times a
+    minute (the clock is simulated: no sleeping)."""
+    key = env.key("poller", "spark")
+    env.clock.t = (int((T0 + 40_000) // 60) + 1) * 60  # the start of a minute
+    created: list[int] = []
+    project_id = None
+    for second in range(300):
+        if second % 20 == 0:
+            r = env.call("POST", "/v1/projects", key, {"video_url": f"https://videos.example.com/{second}.mp4"},
+                         tick=False)
+            if r.status == 201:
+                project_id = r.json["id"]
+                created.append(second // 60)
+                quotas.release_project_slot(project_id)  # what the pipeline does when the project finishes
+            else:
+                assert r.status == 429 and r.json["error"]["code"] == "rate_limited", (second, r.json)
+                assert r.header("RateLimit") == f'"writes-minute";r=0;t={60 - second % 60}'
+        poll = env.call("GET", f"/v1/projects/{project_id}", key, tick=False)
+        assert poll.status == 200, (second, poll.json)
+        assert poll.header("RateLimit") == f'"reads-minute";r={119 - second % 60};t={60 - second % 60}'
+        env.clock.advance(1)
+    assert created == [0, 1, 2, 3, 4]  # exactly one creation admitted per minute
+    assert len(env.executions()) == 5
 
 
 def test_limits_are_per_account_across_keys_and_modes(env):
     live = env.key("acme", "spark")
     test = env.key("acme", "spark", mode="test")
     other = env.key("other", "spark")
-    assert env.call("GET", "/v1/projects", live, tick=False).status == 200
-    assert env.call("GET", "/v1/projects", test, tick=False).status == 429
-    assert env.call("GET", "/v1/projects", other, tick=False).status == 200
+    assert env.call("DELETE", MISSING, live, tick=False).status == 404
+    assert env.call("DELETE", MISSING, test, tick=False).status == 429
+    assert env.call("DELETE", MISSING, other, tick=False).status == 404
 
 
 def test_concurrency_slots_are_taken_and_released_once(env):

@@ -101,8 +101,8 @@ def test_real_responses_match_the_document(env):
     call("POST", "/v1/projects", raw=b"x", headers={"Content-Type": "text/csv"})  # 415
     call("GET", "/v1/projects", k=None)  # 401
     call("GET", "/v1/projects/proj_nope")  # 404
-    call("GET", "/v1/projects", k=other, tick=False)
-    call("GET", "/v1/projects", k=other, tick=False)  # 429
+    call("DELETE", "/v1/projects/proj_nope", k=other, tick=False)
+    call("DELETE", "/v1/projects/proj_nope", k=other, tick=False)  # 429 (writes)
     call("POST", "/v1/projects", {"video_url": "https://videos.example.com/b.mp4"}, headers={"Idempotency-Key": "i"})
     call("POST", "/v1/projects", {"video_url": "https://videos.example.com/c.mp4"}, headers={"Idempotency-Key": "i"})
     call("DELETE", f"/v1/projects/{pid}")  # 204

@@ -169,7 +169,8 @@ def test_list_paginates_newest_first_and_filters_by_status(env):
     processing = env.call("GET", "/v1/projects?status=processing&limit=2", key).json
     assert [p["id"] for p in processing["data"]] == newest_first[1:3] and processing["has_more"] is True
     _error(env.call("GET", "/v1/projects?status=lost", key), 400, "invalid_field", "status")
-    _error(env.call("GET", "/v1/projects?starting_after=proj_nope", key), 400, "invalid_cursor", "starting_after")
+    _error(env.call("GET", "/v1/projects?starting_after=proj_nope", key), 404, "resource_missing", "starting_after")
+    _error(env.call("GET", "/v1/projects?starting_after=clip_x", key), 400, "invalid_field", "starting_after")
 
 
 def test_prompt_job_starts_the_pipeline_with_its_id(env):

@@ -118,3 +118,66 @@ def test_upload_errors(env):
     r = env.call("POST", f"/v1/uploads/{up['id']}/complete", key)
     assert r.status == 422 and r.json["error"]["code"] == "size_mismatch"
     assert not storage.exists(Upload.get(up["id"]).key)
+
+
+def _put_upload(env, key: str, data: bytes) -> dict:
+    up = env.call("POST", "/v1/uploads", key, {"filename": "talk.mp4", "content_type": "video/mp4",
+                                               "size": len(data)}).json
+    assert requests.put(up["upload_url"], data=data, headers={"Content-Type": "video/mp4"}, timeout=5).ok
+    return up
+
+
+def test_delete_upload_removes_its_file_and_row(env):
+    key, other = env.key("acme"), env.key("other")
+    up = _put_upload(env, key, b"x" * 1000)
+    folder = Upload.get(up["id"]).key.rsplit("/", 1)[0] + "/"
+    assert len(storage.list_keys(folder)) == 1
+    r = env.call("DELETE", f"/v1/uploads/{up['id']}", other)  # another account's: never revealed
+    assert r.status == 404 and storage.list_keys(folder) and Upload.count(up["id"]) == 1
+    assert env.call("DELETE", f"/v1/uploads/{up['id']}", key).status == 204
+    assert storage.list_keys(folder) == [] and Upload.count(up["id"]) == 0
+    assert env.call("DELETE", f"/v1/uploads/{up['id']}", key).status == 404
+    # an upload a project uses stays (the project owns its file now)
+    used = _put_upload(env, key, b"y" * 1000)
+    assert env.call("POST", "/v1/projects", key, {"upload_id": used["id"]}).status == 201
+    r = env.call("DELETE", f"/v1/uploads/{used['id']}", key)
+    assert r.status == 409 and r.json["error"]["code"] == "upload_consumed"
+    assert storage.list_keys(Upload.get(used["id"]).key) and Upload.get(used["id"]).status == "consumed"
+
+
+def test_delete_pending_multipart_upload_aborts_it(env, monkeypatch):
+    monkeypatch.setenv("KLIPSTAR_UPLOAD_PART_BYTES", str(5 * MiB))
+    from chalicelib.settings import get_settings
+
+    get_settings.cache_clear()
+    key = env.key("acme")
+    up = env.call("POST", "/v1/uploads", key, {"filename": "big.mp4", "content_type": "video/mp4",
+                                               "size": 11 * MiB}).json
+    row = Upload.get(up["id"])
+    assert requests.put(up["parts"][0]["upload_url"], data=b"a" * (5 * MiB), timeout=10).ok
+    assert env.call("DELETE", f"/v1/uploads/{up['id']}", key).status == 204
+    listed = storage.s3_client().list_multipart_uploads(Bucket=storage.bucket()).get("Uploads", [])
+    assert row.multipart_upload_id not in [u["UploadId"] for u in listed]
+
+
+def test_sweeper_deletes_unused_uploads_objects_after_two_days(env):
+    from datetime import timedelta
+
+    from chalicelib.data.models import utcnow
+    from chalicelib.data.uploads import ROW_TTL, UNUSED_LIFETIME
+    from chalicelib.pipeline import sweeper
+
+    key = env.key("acme")
+    stale, fresh, used = (_put_upload(env, key, b"z" * 100) for _ in range(3))
+    assert env.call("POST", "/v1/projects", key, {"upload_id": used["id"]}).status == 201
+    for up in (stale, used):
+        Upload.get(up["id"]).update(actions=[Upload.created_at.set(utcnow() - UNUSED_LIFETIME - timedelta(hours=1))])
+    assert Upload.get(fresh["id"]).expires_at > utcnow() + UNUSED_LIFETIME  # the row outlives the sweep
+    assert ROW_TTL > UNUSED_LIFETIME
+    result = sweeper.handler({}, None)
+    assert result["uploads_deleted"] == [stale["id"]]
+    assert Upload.count(stale["id"]) == 0
+    stale_folder = storage.upload_key("acme#live", stale["id"], "talk.mp4").rsplit("/", 1)[0] + "/"
+    assert storage.list_keys(stale_folder) == []
+    for up in (fresh, used):
+        assert storage.list_keys(Upload.get(up["id"]).key)

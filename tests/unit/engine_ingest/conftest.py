@@ -201,3 +201,45 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, list[str]]]
         return looked_up
 
     return install
+
+
+def drip(head: bytes, interval: float, *, for_seconds: float = 30.0) -> Route:
+    """A route that sends `head`, then one byte every `interval` seconds (a source that never quite stalls)."""
+
+    def route(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "video/mp4")
+        h.send_header("Content-Length", str(len(head) + int(for_seconds / interval)))
+        h.end_headers()
+        h.wfile.write(head)
+        h.wfile.flush()
+        ends = time.monotonic() + for_seconds
+        while time.monotonic() < ends:
+            time.sleep(interval)
+            h.wfile.write(b"\x00")
+            h.wfile.flush()
+
+    return route
+
+
+@pytest.fixture
+def public_127_0_0_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """127.0.0.2 plays a public host for the guard; every other loopback address stays private."""
+    from chalicelib.engine import urlguard
+
+    real = urlguard._not_public
+    monkeypatch.setattr(urlguard, "_not_public", lambda ip: ip != ipaddress.ip_address("127.0.0.2") and real(ip))
+
+
+@pytest.fixture
+def test_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Install the test video site's extractor first in yt-dlp's list; yields its KLIPSTAR_YTDLP_EXTRACTORS name."""
+    from yt_dlp import globals as ytdlp_globals
+    from yt_dlp.extractor import gen_extractor_classes
+
+    from .ytdlp_site import NAME, KlipstarTestIE
+
+    gen_extractor_classes()  # load the built-in list first
+    installed = {"KlipstarTestIE": KlipstarTestIE, **ytdlp_globals.extractors.value}
+    monkeypatch.setattr(ytdlp_globals.extractors, "value", installed)
+    yield NAME

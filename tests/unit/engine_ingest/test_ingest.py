@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from chalicelib.engine import ingest
-from chalicelib.engine.errors import NotMedia, SourceTooLarge, UrlRefused, UrlUnreachable
+from chalicelib.engine.errors import NotMedia, SourceTimeout, SourceTooLarge, UrlRefused, UrlUnreachable
 from chalicelib.engine.ingest import download_video_page, fetch_source, is_video_page, sniff_media
 from chalicelib.settings import load_settings
 
-from .conftest import closed_port, redirect, send_bytes, slow
+from .conftest import closed_port, drip, redirect, send_bytes, slow
+from .ytdlp_site import mp4_format
 
 
 def settings(**kw):
@@ -19,6 +21,11 @@ def settings(**kw):
 
 
 PRIVATE = settings(allow_private_urls=True)
+
+
+def site_settings(site: str, **kw: object) -> object:
+    """Private URLs allowed (loopback servers) and only the test site's yt-dlp extractor."""
+    return settings(allow_private_urls=True, ytdlp_extractors=site, **kw)
 
 
 def leftovers(d: Path) -> list[str]:
@@ -109,6 +116,17 @@ def test_timeout_is_unreachable(serve, tmp_path: Path) -> None:
         )
 
 
+def test_dripping_source_hits_the_total_deadline(serve, talk_path: Path, tmp_path: Path) -> None:
+    """One byte every 50 ms never trips the 0.5 s read timeout; the whole-download deadline (1 s) does."""
+    srv = serve({"/drip.mp4": drip(talk_path.read_bytes()[:2048], 0.05)})
+    deadline_settings = settings(allow_private_urls=True, download_timeout_seconds=0.5, download_seconds_per_gb=0.001)
+    assert deadline_settings.download_deadline_seconds == 1.0
+    with pytest.raises(SourceTimeout) as err:
+        fetch_source(srv.url("/drip.mp4"), tmp_path / "dl", settings=deadline_settings)
+    assert err.value.code == "source_timeout"
+    assert leftovers(tmp_path / "dl") == []
+
+
 def test_too_many_redirects_is_unreachable(serve, tmp_path: Path) -> None:
     srv = serve({"/r/*": redirect(lambda path: f"/r/{int(path.rsplit('/', 1)[1]) + 1}")})
     with pytest.raises(UrlUnreachable, match="redirected more than 2"):
@@ -167,26 +185,31 @@ def test_video_page_urls_go_to_ytdlp_after_the_guard(monkeypatch, tmp_path: Path
     ]  # fmt: skip
 
 
-def test_ytdlp_downloads_a_direct_media_url(serve, talk_path: Path, tmp_path: Path) -> None:
-    """The real yt-dlp path, offline: its generic extractor fetches a media file from a loopback server."""
+def test_ytdlp_downloads_a_video_page(serve, test_site, talk_path: Path, tmp_path: Path) -> None:
+    """The real yt-dlp path, offline: the test site's page names a media file that yt-dlp downloads."""
     data = talk_path.read_bytes()
     srv = serve({"/talk.mp4": send_bytes(data)})
-    got = download_video_page(srv.url("/talk.mp4"), tmp_path, settings=PRIVATE)
+    srv.routes["/klipstar-test/v"] = send_bytes(json.dumps({"formats": [mp4_format(srv.url("/talk.mp4"))]}).encode())
+    got = download_video_page(srv.url("/klipstar-test/v"), tmp_path, settings=site_settings(test_site))
     assert got == tmp_path / "source.mp4" and got.read_bytes() == data
     assert leftovers(tmp_path) == ["source.mp4"]
 
 
-def test_ytdlp_size_cap(serve, talk_path: Path, tmp_path: Path) -> None:
+def test_ytdlp_size_cap(serve, test_site, talk_path: Path, tmp_path: Path) -> None:
     srv = serve({"/talk.mp4": send_bytes(talk_path.read_bytes())})
+    srv.routes["/klipstar-test/v"] = send_bytes(json.dumps({"formats": [mp4_format(srv.url("/talk.mp4"))]}).encode())
     with pytest.raises(SourceTooLarge):
-        download_video_page(srv.url("/talk.mp4"), tmp_path, settings=settings(max_download_bytes=200_000))
+        download_video_page(
+            srv.url("/klipstar-test/v"), tmp_path, settings=site_settings(test_site, max_download_bytes=200_000)
+        )
     assert leftovers(tmp_path) == []
 
 
-def test_ytdlp_download_error_maps_to_unreachable(serve, tmp_path: Path) -> None:
-    srv = serve({"/page": send_bytes(b"<html><body>no video here</body></html>", "text/html")})
+def test_ytdlp_download_error_maps_to_unreachable(serve, test_site, tmp_path: Path) -> None:
+    srv = serve({"/klipstar-test/page": send_bytes(b"<html><body>no video here</body></html>", "text/html")})
     with pytest.raises(UrlUnreachable, match="cannot download"):
-        download_video_page(f"http://127.0.0.1:{closed_port()}/watch?v=1", tmp_path, settings=PRIVATE)
+        url = f"http://127.0.0.1:{closed_port()}/klipstar-test/v1"
+        download_video_page(url, tmp_path, settings=site_settings(test_site))
     with pytest.raises(UrlUnreachable, match="cannot download"):
-        download_video_page(srv.url("/page"), tmp_path, settings=PRIVATE)
+        download_video_page(srv.url("/klipstar-test/page"), tmp_path, settings=site_settings(test_site))
     assert leftovers(tmp_path) == []

@@ -16,8 +16,10 @@ from chalicelib.engine.errors import (
     NoVideoStream,
     SourceTooLong,
     SourceTooShort,
+    SourceUnsupported,
 )
-from chalicelib.engine.probe import check_talk, probe
+from chalicelib.engine.probe import SourceCaps, check_talk, probe
+from chalicelib.settings import load_settings
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -118,3 +120,28 @@ def test_rotation_matches_what_players_show(tmp_path: Path) -> None:
     expected = np.rot90(stored, k=-info.rotation // 90)  # np.rot90 with negative k turns clockwise
     assert np.abs(shown - expected).mean() < 3
     assert np.abs(shown - np.rot90(stored, k=info.rotation // 90)).mean() > 20  # the other way is wrong
+
+
+def test_source_caps_from_the_stream_headers(talk_path: Path) -> None:
+    """The fixture is 1280x720 at 25 fps: each cap below it refuses it with source_unsupported."""
+    assert probe(talk_path, SourceCaps.from_settings(load_settings(environ={}))).width == 1280
+    for caps, words in (
+        (SourceCaps(max_dimension=1279), "1280x720"),
+        (SourceCaps(max_fps=24.0), "25 fps"),
+        (SourceCaps(max_pixel_rate=1280 * 720 * 25 - 1), "pixels per second"),
+    ):
+        with pytest.raises(SourceUnsupported, match=words) as err:
+            probe(talk_path, caps)
+        assert err.value.code == "source_unsupported"
+
+
+def test_default_caps_refuse_a_huge_frame(tmp_path: Path) -> None:
+    """A tiny file with a 4112-pixel-wide frame: refused by the default cap before a frame is decoded."""
+    wide = tmp_path / "wide.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=gray:size=4112x16:rate=1:duration=1", "-c:v", "libx264", str(wide))
+    with pytest.raises(SourceUnsupported, match="4112x16"):
+        probe(wide)
+    fast = tmp_path / "fast.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=gray:size=64x64:rate=240:duration=0.2", "-c:v", "libx264", str(fast))
+    with pytest.raises(SourceUnsupported, match="240 fps"):
+        probe(fast)
