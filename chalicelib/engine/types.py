@@ -52,9 +52,14 @@ class Word:
     start: float
     end: float
     probability: float = 1.0
+    speaker: str | None = None  # a diarization label when one is known (kept through edits and exports)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "start": self.start, "end": self.end, "probability": self.probability}
+        out: dict[str, Any] = {"text": self.text, "start": self.start, "end": self.end,
+                               "probability": self.probability}
+        if self.speaker is not None:
+            out["speaker"] = self.speaker
+        return out
 
 
 @dataclass
@@ -75,9 +80,21 @@ class Transcript:
     def clip_words(self, start: float, end: float) -> list[Word]:
         """The words inside [start, end], re-timed to clip seconds (0 = start)."""
         return [
-            Word(w.text.strip(), round(w.start - start, 3), round(w.end - start, 3), w.probability)
+            Word(w.text.strip(), round(w.start - start, 3), round(w.end - start, 3), w.probability, w.speaker)
             for w in self.words_between(start, end)
         ]
+
+    def word_range(self, start: float, end: float) -> tuple[int, int]:
+        """(first, last) indexes of the words inside [start, end]; first > last when there are none."""
+        inside = [i for i, w in enumerate(self.words) if w.start >= start - 1e-6 and w.end <= end + 1e-6]
+        return (inside[0], inside[-1]) if inside else (0, -1)
+
+    def with_fixes(self, fixes: dict[str, str] | None) -> Transcript:
+        """A copy whose words at the given indexes (str keys) carry corrected text; timings are kept."""
+        if not fixes:
+            return self
+        words = [dataclasses.replace(w, text=fixes.get(str(i), w.text)) for i, w in enumerate(self.words)]
+        return Transcript(self.language, self.duration, words)
 
     def to_dict(self) -> dict[str, Any]:
         return {"language": self.language, "duration": self.duration, "words": [w.to_dict() for w in self.words]}
