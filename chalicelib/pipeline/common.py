@@ -237,7 +237,7 @@ def step(name: str) -> Callable[[Callable[[StepContext], State]], Callable[[Stat
 
 def carry(state: State, **extra: Any) -> State:
     """The ids every state carries forward, plus `extra`."""
-    keep = ("project_id", "tenant", "execution_id", "prompt_job_id")
+    keep = ("project_id", "tenant", "execution_id", "prompt_job_id", "edit_clip_id", "edit_version")
     out = {k: state[k] for k in keep if k in state}
     out.update(extra)
     return out

@@ -14,7 +14,15 @@ from ..errors import ApiError
 from ..executions import screen_url, start_pipeline
 from ..loaders import load_owned, load_project, load_upload, new_id
 from ..routing import Call, Reply, api_route
-from ..schemas import ListProjectsQuery, ProjectCreate, ProjectList, ProjectOut, PromptCreate, PromptJobOut
+from ..schemas import (
+    ClipOrderQuery,
+    ListProjectsQuery,
+    ProjectCreate,
+    ProjectList,
+    ProjectOut,
+    PromptCreate,
+    PromptJobOut,
+)
 from ..serialize import project_out, prompt_job_out
 from .uploads import finish_single_put
 
@@ -136,10 +144,11 @@ def list_projects(call: Call) -> Reply:
 
 
 @api_route(bp, "/v1/projects/{project_id}", "GET", summary="Get a project (with its clips once completed)",
-           tag=TAG, response=ProjectOut, errors=(404,))
+           tag=TAG, query=ClipOrderQuery, response=ProjectOut, errors=(400, 404))
 def get_project(call: Call) -> Reply:
+    """`order` sorts the clips: rank (default), score (highest first) or timeline (by start)."""
     project = load_project(call.principal.tenant, call.params["project_id"])
-    return Reply(200, project_out(project))
+    return Reply(200, project_out(project, order=call.query.order))
 
 
 @api_route(bp, "/v1/projects/{project_id}", "DELETE", status=204, summary="Delete a project and everything in it",
