@@ -37,7 +37,9 @@ def editable(project: Project) -> None:
 
 
 def load_transcript(project: Project) -> Transcript:
-    return Transcript.from_dict(storage.get_json(str(project.transcript_key)))
+    """The project's kept transcript (source seconds)."""
+    data = storage.get_json(str(project.transcript_key))
+    return Transcript.from_dict({"language": "", "duration": float(project.source_seconds or 0), **data})
 
 
 def platform_cap(project: Project) -> float:

@@ -156,3 +156,46 @@ def timeline_text(fmt: str, name: str, media: ExportMedia, clips: Sequence[Expor
     import opentimelineio as otio
 
     return str(otio.adapters.write_to_string(build_timeline(name, media, clips), TIMELINE_FORMATS[fmt][0]))
+
+
+EXPORT_CHOICES: tuple[str, ...] = (*TIMELINE_FORMATS, *CAPTION_FORMATS)
+
+
+def parse_formats(text: str) -> list[str]:
+    """`otio,fcpxml,srt` -> the formats, in order, without repeats; InvalidOptions for an unknown one."""
+    formats = list(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    for fmt in formats:
+        if fmt not in EXPORT_CHOICES:
+            raise InvalidOptions(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_CHOICES)})")
+    return formats
+
+
+def summary_clip(summary: dict[str, Any]) -> ExportClip:
+    """An ExportClip from a clip in the manifest's (webhook) shape."""
+    words = [Word(w["text"], float(w["start"]), float(w["end"])) for w in summary["transcript"]["words"]]
+    ranges = summary.get("source_ranges") or [[summary["start"], summary["end"]]]
+    return ExportClip(summary["id"], summary["title"], float(summary["virality_score"]),
+                      [(float(a), float(b)) for a, b in ranges], words)
+
+
+def write_exports(out_dir: Path, formats: Sequence[str], name: str, media: ExportMedia,
+                  clips: Sequence[dict[str, Any]], *, caption_style: str, width: int, height: int,
+                  safe_area: SafeArea) -> dict[str, Any]:
+    """Write each format beside the manifest: one timeline file, captions one file per clip.
+
+    Returns {format: path, or {clip id: path} for captions} for the manifest."""
+    written: dict[str, Any] = {}
+    export_clips = [summary_clip(c) for c in clips]
+    for fmt in formats:
+        if fmt in TIMELINE_FORMATS:
+            path = out_dir / f"timeline.{TIMELINE_FORMATS[fmt][2]}"
+            path.write_text(timeline_text(fmt, name, media, export_clips), encoding="utf-8")
+            written[fmt] = str(path)
+            continue
+        written[fmt] = {}
+        for clip in export_clips:
+            path = out_dir / f"{clip.clip_id}.{fmt}"
+            path.write_text(caption_text(fmt, clip.words, style=caption_style, width=width, height=height,
+                                         safe_area=safe_area), encoding="utf-8")
+            written[fmt][clip.clip_id] = str(path)
+    return written
