@@ -74,7 +74,8 @@ class Reply:
 
 
 def _loc_to_param(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+    # drop pydantic's validator and union-member tags ("function-…", "literal['a','b']", "list[Model]")
+    parts = [str(p) for p in loc if not (isinstance(p, str) and (p.startswith("function-") or "[" in p))]
     return ".".join(parts) or None
 
 
