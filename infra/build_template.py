@@ -196,7 +196,8 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
                         ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
     "edit_finalize": [STOPPED, ddb(READ, "projects"), ddb([*READ, "dynamodb:UpdateItem"], "clips"),
                       *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
-    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects"), SLOT, ddb(READ, "clips"), *EVENTS_OUT, STOPPED],
+    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects", "clips"), SLOT,
+                ddb([*READ, "dynamodb:UpdateItem"], "clips"), *EVENTS_OUT, STOPPED, *s3("DeleteObject")],
     "webhook_dispatcher": [
         ddb([*READ, "dynamodb:UpdateItem"], "webhook-deliveries"),
         ddb(READ, "accounts"),

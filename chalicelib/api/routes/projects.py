@@ -170,6 +170,8 @@ def create_prompt_job(call: Call) -> Reply:
         raise ApiError(409, "project_processing", "The project is still processing; prompt it once completed.")
     if project.status != "completed":
         raise ApiError(409, "project_failed", "The project failed; there is nothing to search.")
+    if not project.source_key:  # dropped after KLIPSTAR_SOURCE_RETENTION_DAYS: nothing to render from
+        raise ApiError(409, "source_expired", "The project's source media is no longer kept.")
     job = PromptJob(new_id("pj_"), project_id=project.project_id, tenant=project.tenant,
                     prompt=body.prompt.strip(), max_clips=body.max_clips, status="processing")
     job.save(condition=PromptJob.job_id.does_not_exist())

@@ -24,6 +24,7 @@ from chalicelib.data.models import Clip, Project, utcnow
 from chalicelib.engine import segment
 from chalicelib.engine.types import Transcript
 from chalicelib.pipeline.finalize import version_record
+from tests.unit.engine_render.test_exports import assert_end_frame, assert_fcpxml_exact
 from tests.unit.pipeline.awsenv import drain_webhooks, wait_execution
 
 from .conftest import Api
@@ -338,10 +339,12 @@ def test_exports_read_back_with_the_clips_source_ranges(editor: Api, seeded: dic
         (start, end), = clip.source_ranges
         rng = edit.source_range
         assert rng.start_time.to_frames() == round(start * 25) and rng.start_time.rate == 25
-        assert rng.end_time_exclusive().to_frames() == round(end * 25)
+        assert_end_frame(fmt, rng.end_time_exclusive().to_frames(), round(end * 25))
         assert "talk.mp4" in edit.media_reference.target_url
         names = " ".join(m.name for m in edit.markers).lower()
         assert clip.title.lower() in names and f"score {int(clip.virality_score)}" in names
+    if fmt == "fcpxml":
+        assert_fcpxml_exact(text, [r for c in clips for r in c.source_ranges], 25)
     status, text = _get_text(editor, f"/v1/projects/{pid}/export?format={fmt}&clip_ids={clips[1].clip_id}")
     assert len(list(otio.adapters.read_from_string(text, adapter, **kwargs).find_clips())) == 1
     status, text = _get_text(editor, f"/v1/projects/{pid}/export?format={fmt}&clip_ids=clip_nope")
