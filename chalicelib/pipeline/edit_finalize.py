@@ -10,8 +10,7 @@ from ..data.models import Clip
 from ..engine.types import Transcript
 from ..settings import get_settings
 from ..webhooks import events
-from .common import State, StepContext, carry, ensure_still_there, load_project, step
-from .edit_plan import load_clip, pending_of
+from .common import State, StepContext, carry, ensure_still_there, load_clip, load_project, pending_of, step
 from .finalize import clip_rows, version_record
 
 SCORE_FIELDS = ("title", "description", "hashtags", "virality_score", "sub_scores", "reason")

@@ -15,24 +15,8 @@ from ..engine.edit import window_candidate
 from ..engine.score import score_candidates
 from ..engine.types import ScoredClip, SubScores, Transcript
 from ..settings import get_settings
-from .common import ProjectGone, State, StepContext, carry, ensure_still_there, load_project, step
+from .common import State, StepContext, carry, ensure_still_there, load_clip, load_project, pending_of, step
 from .score import options_of, render_jobs
-
-
-def load_clip(clip_id: str) -> Clip:
-    """The clip row, or ProjectGone (deleted with its project)."""
-    try:
-        return Clip.get(clip_id, consistent_read=True)
-    except Clip.DoesNotExist:
-        raise ProjectGone(f"clip {clip_id} no longer exists") from None
-
-
-def pending_of(clip: Clip, version: int) -> dict:
-    """The edit this execution renders (ProjectGone if the clip no longer waits for it)."""
-    pending = clip.pending or {}
-    if clip.status != "rendering" or int(pending.get("version", -1)) != version:
-        raise ProjectGone(f"clip {clip.clip_id} no longer waits for version {version}")
-    return pending
 
 
 def kept_score(clip: Clip, transcript: Transcript, start: float, end: float) -> ScoredClip:
