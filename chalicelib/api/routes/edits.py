@@ -47,7 +47,7 @@ def edit_clip(call: Call) -> Reply:
     if not given:
         raise ApiError(400, "empty_edit", "Give at least one field to change.")
     clip = load_clip(call.principal.tenant, call.params["clip_id"])
-    project = Project.get(clip.project_id, consistent_read=True)
+    project = load_project(call.principal.tenant, clip.project_id)
     snapped = None
     render = any(name in given for name in RENDER_FIELDS)
     if render:
@@ -132,7 +132,7 @@ def clip_captions(call: Call) -> Reply:
     """The latest finished version's captions on the clip's own timeline (0 = its first frame)."""
     query: CaptionsQuery = call.query
     clip = load_clip(call.principal.tenant, call.params["clip_id"])
-    project = Project.get(clip.project_id, consistent_read=True)
+    project = load_project(call.principal.tenant, clip.project_id)
     names = list(project.platforms or []) or list(clip.renditions or {}) or ["youtube_shorts"]
     platform = query.platform or names[0]
     size = PLATFORMS[platform].size
