@@ -12,6 +12,7 @@ from chalice import Chalice
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib.api.wiring import register_api
+from chalicelib.pipeline import edit_finalize as _edit_finalize
 from chalicelib.pipeline import finalize as _finalize
 from chalicelib.pipeline import mark_failed as _mark_failed
 from chalicelib.pipeline import notify as _notify
@@ -45,6 +46,11 @@ def mark_failed(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="prompt_finalize")
 def prompt_finalize(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _prompt_finalize.handler(event, context)
+
+
+@app.lambda_function(name="edit_finalize")
+def edit_finalize(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _edit_finalize.handler(event, context)
 
 
 @app.schedule("rate(5 minutes)", name="sweeper")

@@ -83,6 +83,13 @@ class Settings:
     render_concurrency: int = _setting(10, "Pipeline: Map state MaxConcurrency for renders.")
     transcribe_concurrency: int = _setting(4, "Pipeline: Map MaxConcurrency for chunk transcriptions (local mode).")
     face_samples_per_second: float = _setting(3.0, "Reframe: face detections per second of clip.")
+    clip_versions_kept: int = _setting(
+        0, "Clip edits: finished versions kept per clip (0 = all, until the project is deleted); older ones go."
+    )
+    source_retention_days: float = _setting(
+        0.0, "Source media and transcript are kept this many days after a project completes (0 = for the project's "
+        "life); editing or adding a clip after that answers 409 source_expired."
+    )
 
     # --- API / data ----------------------------------------------------------------------------
     table_prefix: str = _setting("klipstar-dev-", "Prefix of every DynamoDB table name.")

@@ -9,6 +9,7 @@ from typing import Any
 from .api.schemas import (
     ChapterOut,
     ClipOut,
+    ClipVersionOut,
     ProjectError,
     ProjectOut,
     PromptJobOut,
@@ -39,15 +40,40 @@ def _num(value: Any, default: float | None = None) -> float | None:
     return default if value is None else float(value)
 
 
-def clip_out(clip: Clip, preferred: list[str] | None = None) -> ClipOut:
-    """The clip with presigned download URLs per platform (the first requested platform is `download_url`)."""
-    renditions: dict[str, dict[str, Any]] = clip.renditions or {}
+def _presigned(renditions: dict[str, dict[str, Any]] | None, filename: str,
+               preferred: list[str] | None) -> tuple[dict[str, Rendition], str | None]:
+    """Renditions with fresh presigned URLs, and the first preferred platform's URL."""
     platforms: dict[str, Rendition] = {}
-    for name, rendition in renditions.items():
-        url = storage.presign_get(rendition["key"], filename=f"{clip.clip_id}-{name}.mp4")
+    for name, rendition in (renditions or {}).items():
+        url = storage.presign_get(rendition["key"], filename=f"{filename}-{name}.mp4")
         platforms[name] = Rendition(width=int(rendition["width"]), height=int(rendition["height"]), download_url=url)
     order = [p for p in (preferred or []) if p in platforms] + sorted(platforms)
-    download_url = platforms[order[0]].download_url if order else None
+    return platforms, (platforms[order[0]].download_url if order else None)
+
+
+def clip_ranges(clip: Clip) -> list[list[float]]:
+    """The clip's source ranges ([[start, end]] for clips from before edits existed)."""
+    ranges = clip.source_ranges or [[clip.start, clip.end]]
+    return [[float(a), float(b)] for a, b in ranges]
+
+
+def clip_versions(clip: Clip, preferred: list[str] | None = None) -> list[ClipVersionOut]:
+    out: list[ClipVersionOut] = []
+    for v in clip.versions or []:
+        platforms, url = _presigned(v.get("renditions"), f"{clip.clip_id}-v{v['version']}", preferred)
+        out.append(ClipVersionOut(
+            version=int(v["version"]), start=float(v["start"]), end=float(v["end"]),
+            source_ranges=[[float(a), float(b)] for a, b in v.get("source_ranges") or [[v["start"], v["end"]]]],
+            duration_seconds=float(v["duration_seconds"]), download_url=url, platforms=platforms,
+            thumbnail_url=storage.presign_get(v["thumbnail_key"]) if v.get("thumbnail_key") else None,
+            created_at=datetime.fromisoformat(v["created_at"]),
+        ))
+    return out
+
+
+def clip_out(clip: Clip, preferred: list[str] | None = None) -> ClipOut:
+    """The clip with presigned download URLs per platform (the first requested platform is `download_url`)."""
+    platforms, download_url = _presigned(clip.renditions, clip.clip_id, preferred)
     thumbnail_url = storage.presign_get(clip.thumbnail_key) if clip.thumbnail_key else None
     return ClipOut(
         id=clip.clip_id,
@@ -72,6 +98,14 @@ def clip_out(clip: Clip, preferred: list[str] | None = None) -> ClipOut:
         prompt=clip.prompt,
         relevance=_num(clip.relevance),
         prompt_job_id=clip.prompt_job_id,
+        status=clip.status or "ready",
+        version=int(clip.version if clip.version is not None else 1),
+        versions=clip_versions(clip, preferred),
+        source_ranges=clip_ranges(clip),
+        manual=bool(clip.manual),
+        style=clip.style,
+        layout=clip.layout,
+        edit_error=_error(clip.edit_error),
     )
 
 
@@ -82,15 +116,23 @@ def clip_json(clip: Clip, preferred: list[str] | None = None) -> dict[str, Any]:
     )
 
 
-def project_clips(project: Project) -> list[Clip]:
-    return sorted(Clip.by_project.query(project.project_id), key=lambda c: (float(c.rank), c.clip_id))
+CLIP_ORDERS: dict[str, Any] = {
+    "rank": lambda c: (float(c.rank), c.clip_id),
+    "score": lambda c: (-float(c.virality_score), float(c.rank), c.clip_id),
+    "timeline": lambda c: (float(c.start), float(c.end), c.clip_id),
+}
 
 
-def project_out(project: Project, with_clips: bool = True) -> dict[str, Any]:
+def project_clips(project: Project, order: str = "rank") -> list[Clip]:
+    """The project's clips by rank (the scorer's order), score (highest first) or timeline (by start)."""
+    return sorted(Clip.by_project.query(project.project_id), key=CLIP_ORDERS[order])
+
+
+def project_out(project: Project, with_clips: bool = True, order: str = "rank") -> dict[str, Any]:
     """The project as JSON; `clips` holds the clips once completed (null before)."""
     clips = None
     if with_clips and project.status == "completed":
-        clips = [clip_json(c, list(project.platforms or [])) for c in project_clips(project)]
+        clips = [clip_json(c, list(project.platforms or [])) for c in project_clips(project, order)]
     out = ProjectOut(
         id=project.project_id,
         status=project.status,

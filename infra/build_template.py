@@ -191,11 +191,13 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
     # Chalice functions (zip)
     "finalize": [STOPPED, PROJECT_RW, SLOT, ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket")],
     "notify": [ddb(READ, "projects", "clips"), *EVENTS_OUT],
-    "mark_failed": [PROJECT_RW, SLOT, ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs"), ddb(READ, "clips"),
-                    *EVENTS_OUT],
+    "mark_failed": [PROJECT_RW, SLOT, ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs", "clips"), *EVENTS_OUT],
     "prompt_finalize": [STOPPED, ddb(READ, "projects"), ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs"),
                         ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
-    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects"), SLOT, ddb(READ, "clips"), *EVENTS_OUT, STOPPED,
+    "edit_finalize": [STOPPED, ddb(READ, "projects"), ddb([*READ, "dynamodb:UpdateItem"], "clips"),
+                      *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
+    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects", "clips"), SLOT,
+                ddb([*READ, "dynamodb:UpdateItem"], "clips"), *EVENTS_OUT, STOPPED,
                 ddb(["dynamodb:Scan", "dynamodb:DeleteItem"], "uploads"),
                 *s3("DeleteObject", "ListBucket", "AbortMultipartUpload")],
     "webhook_dispatcher": [
@@ -243,6 +245,7 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
     "transcribe_merge": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "score": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "render": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "edit_plan": [STOPPED, ddb(READ, "projects", "clips"), *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "prompt_search": [STOPPED, ddb(READ, "projects", "prompt-jobs"), *s3("GetObject", "PutObject", "DeleteObject",
                                                                   "ListBucket")],
 }

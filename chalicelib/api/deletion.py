@@ -8,17 +8,21 @@ from .executions import stop_pipeline
 
 
 def delete_project(project: Project) -> dict[str, int]:
-    """Stop its executions, delete its rows and objects, free its slot; counts of what went.
+    """Stop its executions (pipeline, prompt jobs, clip edits), delete its rows and objects (every clip
+    version included), free its slot; counts of what went.
 
     The project row goes last, so a failure part-way leaves it visible and DELETE can be retried.
     """
     counts = {"clips": 0, "prompt_jobs": 0, "publications": 0, "deliveries": 0, "objects": 0}
     jobs = list(PromptJob.by_project.query(project.project_id))
+    clips = list(Clip.by_project.query(project.project_id))
     stop_pipeline(project.execution_arn, f"project {project.project_id} deleted")
     for job in jobs:
         stop_pipeline(job.execution_arn, f"project {project.project_id} deleted")
+    for clip in clips:  # edits still rendering; every version's objects go with the prefix below
+        stop_pipeline((clip.pending or {}).get("execution_arn"), f"project {project.project_id} deleted")
     quotas.release_project_slot(project)
-    for clip in Clip.by_project.query(project.project_id):
+    for clip in clips:
         for pub in Publication.by_clip.query(clip.clip_id):
             pub.delete()
             counts["publications"] += 1

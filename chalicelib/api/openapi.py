@@ -63,7 +63,7 @@ def _error_statuses(spec: RouteSpec) -> set[int]:
     statuses = set(spec.errors) | {400, 415, 500}
     if spec.auth:
         statuses |= {401, 403, 429}
-    if spec.method == "POST":
+    if spec.idempotent:
         statuses |= {409, 413, 422}  # Idempotency-Key in flight / reused
     return statuses
 
@@ -79,7 +79,7 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         for name, prop in schema.get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": name in schema.get("required", []),
                            "schema": prop})
-    if spec.method == "POST" and spec.auth:
+    if spec.idempotent and spec.auth:
         params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                        "description": "Makes a retry safe: the same key and body replay the first response.",
                        "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
@@ -88,7 +88,9 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     if spec.request_model is not None:
         op["requestBody"] = {"required": True, "content": _json(spec.request_model)}
     success: dict[str, Any] = {"description": STATUS_TEXT.get(spec.status, "OK"), "headers": _headers(spec.auth)}
-    if spec.status != 204:
+    if spec.text_types:
+        success["content"] = {t: {"schema": {"type": "string"}} for t in spec.text_types}
+    elif spec.status != 204:
         success["content"] = _json(spec.response_model)
     responses: dict[str, Any] = {str(spec.status): success}
     for status in sorted(_error_statuses(spec)):

@@ -40,6 +40,12 @@ class RouteSpec:
     response_model: type[BaseModel] | None
     errors: tuple[int, ...]
     auth: bool = True
+    text_types: tuple[str, ...] = ()  # a text (not JSON) success body in one of these media types
+
+    @property
+    def idempotent(self) -> bool:
+        """Work requests take an Idempotency-Key."""
+        return self.method in IDEMPOTENT_METHODS
 
     @property
     def path_params(self) -> list[str]:
@@ -47,6 +53,7 @@ class RouteSpec:
 
 
 ROUTES: list[RouteSpec] = []
+IDEMPOTENT_METHODS = frozenset({"POST", "PATCH"})
 
 
 @dataclass
@@ -62,12 +69,13 @@ class Call:
 @dataclass
 class Reply:
     status: int
-    body: Any = None  # a pydantic model, a JSON-able dict, or None (204)
+    body: Any = None  # a pydantic model, a JSON-able dict, a str (text routes, with Content-Type) or None (204)
     headers: dict[str, str] = field(default_factory=dict)
 
 
 def _loc_to_param(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+    # drop pydantic's validator and union-member tags ("function-…", "literal['a','b']", "list[Model]")
+    parts = [str(p) for p in loc if not (isinstance(p, str) and (p.startswith("function-") or "[" in p))]
     return ".".join(parts) or None
 
 
@@ -183,7 +191,7 @@ def _handle(spec: RouteSpec, view: Callable[[Call], Reply], params: dict[str, st
     if json_depth(raw) > MAX_JSON_DEPTH:  # refused before the rate limit is charged, never a RecursionError
         raise ApiError(400, "invalid_json", f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
     idem_header = request.headers.get("idempotency-key")
-    if spec.method == "POST" and idem_header is not None:
+    if spec.idempotent and idem_header is not None:
         key = validate_key(idem_header)
         try:
             payload: Any = json.loads(raw or b"{}")
@@ -202,6 +210,8 @@ def _handle(spec: RouteSpec, view: Callable[[Call], Reply], params: dict[str, st
     if st.replayed:
         headers["Idempotent-Replayed"] = "true"
     body = result.get("body")
+    if isinstance(body, str):  # a text export: the view set its Content-Type
+        return Response(body=body, status_code=result["status"], headers=headers)
     if result["status"] == 204:
         return Response(body="", status_code=204, headers={k: v for k, v in headers.items() if k != "Content-Type"})
     return Response(body=json.dumps(body), status_code=result["status"], headers=headers)
@@ -219,13 +229,14 @@ def api_route(
     query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
     errors: tuple[int, ...] = (),
+    text: tuple[str, ...] = (),
 ) -> Callable[[Callable[[Call], Reply]], Callable[[Call], Reply]]:
     """Declare an authenticated JSON operation (registers the Chalice route and its RouteSpec)."""
 
     def decorate(view: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
         spec = RouteSpec(method=method, path=path, operation_id=view.__name__, summary=summary, tag=tag,
                          status=status, request_model=request, query_model=query, response_model=response,
-                         errors=errors)
+                         errors=errors, text_types=text)
         ROUTES.append(spec)
 
         def chalice_view(**params: str) -> Response:

@@ -117,6 +117,77 @@ class PublishCreate(Request):
     )
 
 
+LayoutName = Literal["auto", "focus", "split", "fit"]
+ClipOrder = Literal["rank", "score", "timeline"]
+Hashtag = Annotated[str, StringConstraints(pattern=r"^#?[^\s#]{1,60}$")]
+
+
+class CaptionStyleIn(Request):
+    preset: CaptionStyle = Field(description="The caption look (same names as caption_style).")
+
+
+class StyleIn(Request):
+    """A clip's style. Today only the caption preset is honoured; more fields arrive with style templates."""
+
+    captions: CaptionStyleIn | None = None
+
+
+class LayoutKeyframe(Request):
+    at: float = Field(ge=0, le=600, description="Clip seconds from which this layout applies.")
+    layout: LayoutName
+
+
+class WordFix(Request):
+    index: int = Field(ge=0, description="Index into the clip's transcript.words.")
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")]
+
+
+class ClipEdit(Request):
+    """PATCH /v1/clips/{clip_id}: title and hashtags apply at once; anything else renders a new version."""
+
+    start: float | None = Field(None, ge=0, description="Source seconds; snapped to a pause before a word.")
+    end: float | None = Field(None, gt=0, description="Source seconds; snapped to a pause after a word.")
+    words: list[WordFix] | None = Field(None, min_length=1, max_length=500,
+                                        description="Caption text corrections (timings are kept).")
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")] | None = None
+    hashtags: list[Hashtag] | None = Field(None, max_length=30)
+    style: StyleIn | None = None
+    template_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    layout: LayoutName | list[LayoutKeyframe] | None = Field(
+        None, description="A layout for the whole clip, or keyframes (stored; see the README's limits)."
+    )
+
+
+class ClipCreate(Request):
+    """POST /v1/projects/{project_id}/clips: a clip over a range the caller chose (scored and rendered)."""
+
+    start: float = Field(ge=0, description="Source seconds; snapped to a pause before a word.")
+    end: float = Field(gt=0, description="Source seconds; snapped to a pause after a word.")
+    style: StyleIn | None = None
+    layout: LayoutName | list[LayoutKeyframe] | None = None
+
+
+class ClipOrderQuery(BaseModel):
+    """order: rank (default; the scorer's order, prompt and manual clips after), score or timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+    order: ClipOrder = "rank"
+
+
+class CaptionsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["srt", "vtt", "ass"] = "srt"
+    platform: PlatformName | None = Field(None, description="ASS only: the rendition whose size and safe area to use.")
+
+
+class ExportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["otio", "fcpxml", "fcp7xml", "edl"] = "otio"
+    clip_ids: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = Field(
+        None, description="Comma-separated clip ids (default: every finished clip, in rank order)."
+    )
+
+
 class ListProjectsQuery(BaseModel):
     """Query string of GET /v1/projects."""
 
@@ -164,6 +235,18 @@ class QuoteOut(Out):
     text: str
 
 
+class ClipVersionOut(Out):
+    version: int
+    start: float
+    end: float
+    source_ranges: list[list[float]]
+    duration_seconds: float
+    download_url: str | None
+    platforms: dict[str, Rendition]
+    thumbnail_url: str | None
+    created_at: datetime
+
+
 class ClipOut(Out):
     """A clip: the webhook's shape plus detail; URLs are presigned fresh on every read."""
 
@@ -196,6 +279,35 @@ class ClipOut(Out):
     prompt: str | None = Field(None, description="Prompt clips only.")
     relevance: float | None = Field(None, description="Prompt clips only.")
     prompt_job_id: str | None = Field(None, description="Prompt clips only.")
+    status: Literal["ready", "rendering", "failed"] = Field(
+        "ready", description="rendering while an edit renders (the previous version stays downloadable)."
+    )
+    version: int = Field(1, description="The latest finished version (what download_url and platforms serve).")
+    versions: list[ClipVersionOut] = Field(default_factory=list, description="Every kept version, oldest first.")
+    source_ranges: list[list[float]] = Field(default_factory=list, description="[start, end] pairs in source seconds.")
+    manual: bool = False
+    style: dict[str, Any] | None = None
+    layout: str | list[dict[str, Any]] | None = None
+    edit_error: ProjectError | None = Field(None, description="Why the last edit failed to render, if it did.")
+
+
+class Snap(Out):
+    requested: float
+    snapped: float
+    by: float
+
+
+class ClipEditOut(ClipOut):
+    """The clip after an edit, with what was snapped (null when the range was not touched)."""
+
+    snapped: dict[str, Snap] | None = None
+    render: bool = Field(description="True when a new version is rendering.")
+
+
+class ClipList(Out):
+    object: Literal["list"] = "list"
+    data: list[ClipOut]
+    has_more: bool
 
 
 class ChapterOut(Out):

@@ -66,6 +66,7 @@ class StageBars:
 def cmd_clip(args: argparse.Namespace) -> int:
     """`klipstar clip INPUT`: every engine stage on one video; clips, thumbnails, manifest.json."""
     from ..engine.clipper import run_clipper
+    from ..engine.exports import parse_formats
     from ..engine.types import ClipOptions
 
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
@@ -78,10 +79,12 @@ def cmd_clip(args: argparse.Namespace) -> int:
         language=args.language,
         layout=args.layout,
     ).validate()
+    export_formats = parse_formats(args.export or "")
     bars = StageBars(not args.json and not args.quiet)
     try:
         manifest = run_clipper(
-            args.input, options, Path(args.out), settings=get_settings(), progress=bars, prompt=args.prompt
+            args.input, options, Path(args.out), settings=get_settings(), progress=bars, prompt=args.prompt,
+            export_formats=export_formats,
         )
     finally:
         bars.close()
@@ -111,6 +114,8 @@ def add_clip_parser(sub: argparse._SubParsersAction) -> None:
                         "others need the optional multilingual model)")
     p.add_argument("--prompt", default=None, help='find moments matching a request, e.g. "the part about pricing"')
     p.add_argument("--out", default="out/clips", help="output folder (default out/clips)")
+    p.add_argument("--export", default="", help="also write editor exports beside the manifest, comma-separated: "
+                   "otio, fcpxml, fcp7xml, edl (one timeline), srt, vtt, ass (one file per clip)")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_clip)

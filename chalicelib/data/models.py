@@ -168,6 +168,21 @@ class Clip(Model):
     quotes = JSONAttribute(null=True)  # spans that drove the hook/value sub-scores (ClipOut.quotes)
     created_at = UTCDateTimeAttribute(default=utcnow)
     by_project = ClipsByProjectIndex()
+    # editing: the clip is data (source ranges, words, caption fixes, style, layout); each render of that
+    # data is a numbered version. start/end/transcript/renditions/thumbnail_key above are the latest
+    # finished version's; `pending` is the edit being rendered (status "rendering") until it finishes.
+    status = UnicodeAttribute(default="ready")  # ready | rendering | failed (a manual clip whose render failed)
+    source_ranges = JSONAttribute(null=True)  # [[start, end], ...] in source seconds; one range today
+    word_fixes = JSONAttribute(default=dict)  # {source word index (str): corrected caption text}
+    style = JSONAttribute(null=True)  # opaque style dict; style.captions.preset is what the renderer honours today
+    layout = JSONAttribute(null=True)  # "auto" | "focus" | "split" | "fit", or keyframes [{"at", "layout"}]
+    template_id = UnicodeAttribute(null=True)
+    manual = BooleanAttribute(default=False)  # added by POST /v1/projects/{id}/clips
+    version = NumberAttribute(default=1)  # the latest finished version (0 while a manual clip's first render runs)
+    versions = JSONAttribute(default=list)  # [{version, start, end, source_ranges, duration_seconds, renditions,
+    #                                           thumbnail_key, created_at}], oldest first
+    pending = JSONAttribute(null=True)  # {version, start, end, source_ranges, word_fixes, style, layout, ...}
+    edit_error = ErrorMap(null=True)  # why the last edit's render failed (the previous version stays)
 
 
 class PromptJobsByProjectIndex(GlobalSecondaryIndex["PromptJob"]):

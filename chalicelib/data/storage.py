@@ -9,6 +9,8 @@ Key layout (one function per kind of key below, so no caller builds keys by hand
     accounts/<account>/<mode>/projects/<project_id>/work/<name>          (stage outputs)
     accounts/<account>/<mode>/projects/<project_id>/clips/<clip_id>/<W>x<H>.mp4
     accounts/<account>/<mode>/projects/<project_id>/clips/<clip_id>/thumbnail.jpg
+    accounts/<account>/<mode>/projects/<project_id>/clips/<clip_id>/v<N>/<W>x<H>.mp4    (edited versions, N >= 2)
+    accounts/<account>/<mode>/projects/<project_id>/clips/<clip_id>/v<N>/thumbnail.jpg
 """
 
 from __future__ import annotations
@@ -49,12 +51,19 @@ def work_key(tenant: str, project_id: str, name: str) -> str:
     return f"{project_prefix(tenant, project_id)}work/{name}"
 
 
-def clip_video_key(tenant: str, project_id: str, clip_id: str, width: int, height: int) -> str:
-    return f"{project_prefix(tenant, project_id)}clips/{clip_id}/{width}x{height}.mp4"
+def clip_prefix(tenant: str, project_id: str, clip_id: str, version: int | None = None) -> str:
+    """A clip's objects; versions after the first (edits, manual clips) live under v<N>/ beside it."""
+    base = f"{project_prefix(tenant, project_id)}clips/{clip_id}/"
+    return base if not version or version <= 1 else f"{base}v{int(version)}/"
 
 
-def clip_thumbnail_key(tenant: str, project_id: str, clip_id: str) -> str:
-    return f"{project_prefix(tenant, project_id)}clips/{clip_id}/thumbnail.jpg"
+def clip_video_key(tenant: str, project_id: str, clip_id: str, width: int, height: int,
+                   version: int | None = None) -> str:
+    return f"{clip_prefix(tenant, project_id, clip_id, version)}{width}x{height}.mp4"
+
+
+def clip_thumbnail_key(tenant: str, project_id: str, clip_id: str, version: int | None = None) -> str:
+    return f"{clip_prefix(tenant, project_id, clip_id, version)}thumbnail.jpg"
 
 
 @functools.lru_cache(maxsize=1)

@@ -81,6 +81,12 @@ def _groups(words: list[Word], max_words: int, max_chars: int) -> list[list[Word
     return out
 
 
+def caption_lines(words: list[Word], max_words: int = 7, max_chars: int = 42) -> list[list[Word]]:
+    """Words grouped into caption lines the way the burned-in captions group them (for subtitle exports)."""
+    words = sorted((w for w in words if w.text.strip()), key=lambda w: w.start)
+    return _groups(words, max_words, max_chars)
+
+
 def _karaoke_text(group: list[Word], start: float) -> str:
     """{\\kf..} per word, centiseconds from cumulative rounding so the sum equals the event length."""
     parts: list[str] = []

@@ -234,6 +234,7 @@ def clip_summary(
         "platforms": platforms,
         "start": round(start, 3),
         "end": round(end, 3),
+        "source_ranges": [[round(start, 3), round(end, 3)]],
         "sub_scores": clip.sub_scores.to_dict(),
         "reason": clip.reason,
         "description": clip.description,
@@ -266,8 +267,11 @@ def run_clipper(
     settings: Settings,
     progress: ProgressCallback | None = None,
     prompt: str | None = None,
+    export_formats: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Every stage, source to clips; returns the manifest (also written to out_dir/manifest.json)."""
+    """Every stage, source to clips; returns the manifest (also written to out_dir/manifest.json).
+
+    `export_formats` (otio, fcpxml, fcp7xml, edl, srt, vtt, ass) are written beside the manifest too."""
     options.validate()
     report = progress or _noop_progress
     out_dir = Path(out_dir).resolve()
@@ -335,12 +339,30 @@ def run_clipper(
             "quality": None if prompt else assess_quality(chosen),
             "clips": clips,
         }
+        if export_formats:
+            manifest["exports"] = _exports(staging, export_formats, source, info, clips, options)
         return _publish(staging, out_dir, manifest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _exports(staging: Path, formats: list[str], source: str, info: MediaInfo, clips: list[dict[str, Any]],
+             options: ClipOptions) -> dict[str, Any]:
+    """Editor exports of the clips (timeline and captions) into the staging folder."""
+    from . import exports
+
+    url = source if "://" in source else Path(source).resolve().as_uri()
+    name = Path(source.split("?", 1)[0]).name or "source"
+    media = exports.ExportMedia(name=name, url=url, duration=info.duration, fps=info.fps)
+    platforms = get_platforms(options.platforms)
+    first = [p for p in platforms if p.size == platforms[0].size]
+    return exports.write_exports(
+        staging, formats, name, media, clips, caption_style=options.caption_style, width=first[0].width,
+        height=first[0].height, safe_area=merged_safe_area(first),
+    )
 
 
 def _publish(staging: Path, out_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:

@@ -110,6 +110,18 @@ class Transcript:
             for w in self.words_between(start, end)
         ]
 
+    def word_range(self, start: float, end: float) -> tuple[int, int]:
+        """(first, last) indexes of the words inside [start, end]; first > last when there are none."""
+        inside = [i for i, w in enumerate(self.words) if w.start >= start - 1e-6 and w.end <= end + 1e-6]
+        return (inside[0], inside[-1]) if inside else (0, -1)
+
+    def with_fixes(self, fixes: dict[str, str] | None) -> Transcript:
+        """A copy whose words at the given indexes (str keys) carry corrected text; timings are kept."""
+        if not fixes:
+            return self
+        words = [dataclasses.replace(w, text=fixes.get(str(i), w.text)) for i, w in enumerate(self.words)]
+        return Transcript(self.language, self.duration, words, list(self.chapters))
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "language": self.language, "duration": self.duration, "words": [w.to_dict() for w in self.words]

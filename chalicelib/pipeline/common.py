@@ -27,7 +27,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from ..data import storage
 from ..data.aws import stepfunctions_client
-from ..data.models import Project, PromptJob, utcnow
+from ..data.models import Clip, Project, PromptJob, utcnow
 from ..engine.errors import TransientError
 from ..observability import get_logger
 from ..settings import get_settings
@@ -91,6 +91,22 @@ def load_prompt_job(job_id: str) -> PromptJob:
         return PromptJob.get(job_id, consistent_read=True)
     except DoesNotExist:
         raise ProjectGone(f"prompt job {job_id} no longer exists") from None
+
+
+def load_clip(clip_id: str) -> Clip:
+    """The clip row, or ProjectGone (deleted with its project)."""
+    try:
+        return Clip.get(clip_id, consistent_read=True)
+    except Clip.DoesNotExist:
+        raise ProjectGone(f"clip {clip_id} no longer exists") from None
+
+
+def pending_of(clip: Clip, version: int) -> dict[str, Any]:
+    """The edit this execution renders (ProjectGone if the clip no longer waits for it)."""
+    pending = clip.pending or {}
+    if clip.status != "rendering" or int(pending.get("version", -1)) != version:
+        raise ProjectGone(f"clip {clip.clip_id} no longer waits for version {version}")
+    return pending
 
 
 def update_project(project_id: str, **values: Any) -> Project:
@@ -237,7 +253,7 @@ def step(name: str) -> Callable[[Callable[[StepContext], State]], Callable[[Stat
 
 def carry(state: State, **extra: Any) -> State:
     """The ids every state carries forward, plus `extra`."""
-    keep = ("project_id", "tenant", "execution_id", "prompt_job_id")
+    keep = ("project_id", "tenant", "execution_id", "prompt_job_id", "edit_clip_id", "edit_version")
     out = {k: state[k] for k in keep if k in state}
     out.update(extra)
     return out

@@ -23,6 +23,20 @@ from .common import (
 )
 
 
+def version_record(version: int, row: Clip) -> dict[str, Any]:
+    """One entry of Clip.versions: the rendered data of `row` as version `version`."""
+    return {
+        "version": version,
+        "start": float(row.start),
+        "end": float(row.end),
+        "source_ranges": row.source_ranges or [[float(row.start), float(row.end)]],
+        "duration_seconds": float(row.duration_seconds),
+        "renditions": dict(row.renditions or {}),
+        "thumbnail_key": row.thumbnail_key,
+        "created_at": utcnow().isoformat(),
+    }
+
+
 def clip_rows(
     ctx: StepContext,
     scored: list[dict[str, Any]],
@@ -73,8 +87,12 @@ def clip_rows(
                 prompt=clip.prompt,
                 relevance=clip.relevance,
                 quotes=clip.clip_quotes(transcript),
+                source_ranges=[[round(start, 3), round(end, 3)]],
+                status="ready",
+                version=1,
             )
         )
+        rows[-1].versions = [version_record(1, rows[-1])]
     return rows
 
 

@@ -37,6 +37,8 @@ FUNCTIONS: tuple[StepFunction, ...] = (
     StepFunction("notify", "app.notify", "zip", "NotifyFunctionArn", 512, 120),
     StepFunction("mark_failed", "app.mark_failed", "zip", "MarkFailedFunctionArn", 512, 120),
     StepFunction("prompt_finalize", "app.prompt_finalize", "zip", "PromptFinalizeFunctionArn", 512, 300),
+    StepFunction("edit_plan", "chalicelib.pipeline.edit_plan.handler", "image", "EditPlanFunctionArn", 2048, 600),
+    StepFunction("edit_finalize", "app.edit_finalize", "zip", "EditFinalizeFunctionArn", 512, 300),
 )
 
 ASL_PLACEHOLDERS: tuple[str, ...] = tuple(f.placeholder for f in FUNCTIONS if f.placeholder)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pynamodb.exceptions import UpdateError
 
 from ..data import quotas
-from ..data.models import Project, PromptJob, utcnow
+from ..data.models import Clip, Project, PromptJob, utcnow
 from ..engine import errors as engine_errors
 from ..webhooks import events
 from .common import ProjectGone, State, StepContext, carry, logger, step, update_project
@@ -57,6 +59,20 @@ def fail_prompt_job(job_id: str, code: str, message: str) -> None:
     )
 
 
+def fail_clip_edit(clip_id: str, code: str, message: str) -> None:
+    """An edit's render failed: the clip keeps its previous version (a manual clip without one: failed)."""
+    try:
+        clip = Clip.get(clip_id, consistent_read=True)
+    except Clip.DoesNotExist:
+        return
+    with contextlib.suppress(UpdateError):  # deleted meanwhile, or no longer rendering
+        clip.update(
+            actions=[Clip.status.set("ready" if int(clip.version or 0) else "failed"), Clip.pending.remove(),
+                     Clip.edit_error.set({"code": code, "message": message})],
+            condition=Clip.status == "rendering",
+        )
+
+
 def fail_project(project_id: str, code: str, message: str) -> bool:
     """Mark the project failed (unless it already ended or vanished); True if this call did."""
     try:
@@ -87,7 +103,9 @@ def handler(ctx: StepContext) -> State:
     logger.info("marking failed", extra={"code": code})
     if code == ProjectGone.code:
         return carry(ctx.state, error={"code": code, "message": message})
-    if ctx.state.get("prompt_job_id"):
+    if ctx.state.get("edit_clip_id"):
+        fail_clip_edit(str(ctx.state["edit_clip_id"]), code, message)
+    elif ctx.state.get("prompt_job_id"):
         fail_prompt_job(str(ctx.state["prompt_job_id"]), code, message)
     elif fail_project(ctx.project_id, code, message):
         ctx.metrics.add_metric(name=f"Failures_{code}", unit=MetricUnit.Count, value=1)

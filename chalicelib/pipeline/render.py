@@ -20,35 +20,46 @@ RENDER_PROGRESS_SPAN = 35  # progress moves from 55 to 90 across all renders
 
 @step("render")
 def handler(ctx: StepContext) -> State:
-    """{project_id, tenant, source_key, transcript_key, scored_key, job} -> the rendition's keys and size."""
+    """{project_id, tenant, source_key, transcript_key, scored_key, job} -> the rendition's keys and size.
+
+    An entry of an edit (the render-only branch) carries its version (objects go under v<N>/), caption word
+    fixes, style and layout. Today's engine takes a caption style only: style.captions.preset (else the
+    project's caption_style); the layout is carried in the entry for when the engine takes one."""
     project = load_project(ctx.project_id)
     job = RenderJob.from_dict({k: v for k, v in ctx.state["job"].items() if k != "of"})
     scored = storage.get_json(ctx.state["scored_key"])
     entry = next(e for e in scored if e["clip_id"] == job.clip_id)
     clip = ScoredClip.from_dict(entry["clip"])
-    transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
+    transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"])).with_fixes(
+        entry.get("word_fixes")
+    )
+    version = entry.get("version")  # None: the project's own first render
+    style = entry.get("style") or {}
+    caption_style = (style.get("captions") or {}).get("preset") or entry.get("caption_style") or project.caption_style
     with workspace("render") as work:
         src_key = ctx.state["source_key"]
         src = storage.get_file(src_key, work / "source" / src_key.rsplit("/", 1)[-1])
         result = render_one(
-            src, clip, transcript, job, project.caption_style, work / "out", settings=get_settings(),
-            layout=project.layout or "auto",
+            src, clip, transcript, job, caption_style, work / "out", settings=get_settings(),
+            layout=entry["layout"] if isinstance(entry.get("layout"), str) else project.layout or "auto",
         )
         key = ctx.put_file(
-            storage.clip_video_key(ctx.tenant, ctx.project_id, job.clip_id, result.width, result.height),
+            storage.clip_video_key(ctx.tenant, ctx.project_id, job.clip_id, result.width, result.height, version),
             result.video,
             "video/mp4",
         )
         thumb_key = None
         if result.thumbnail is not None:
             thumb_key = ctx.put_file(
-                storage.clip_thumbnail_key(ctx.tenant, ctx.project_id, job.clip_id), result.thumbnail, "image/jpeg"
+                storage.clip_thumbnail_key(ctx.tenant, ctx.project_id, job.clip_id, version), result.thumbnail,
+                "image/jpeg",
             )
     share = RENDER_PROGRESS_SPAN / max(1, int(ctx.state["job"].get("of", 1)))
     with contextlib.suppress(UpdateError):  # a vanished project is handled by the check below
-        Project(ctx.project_id).update(
-            actions=[Project.progress.add(round(share, 2))], condition=Project.project_id.exists()
-        )
+        if version is None:  # an edit leaves the completed project's progress alone
+            Project(ctx.project_id).update(
+                actions=[Project.progress.add(round(share, 2))], condition=Project.project_id.exists()
+            )
     ensure_still_there(ctx)
     ctx.metrics.add_metric(name="ClipsRendered", unit=MetricUnit.Count, value=1)
     return {

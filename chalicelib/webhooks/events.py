@@ -24,6 +24,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "clip.published",
     "clip.publish_failed",
     "social_account.reconnect_required",
+    "clip.updated",
 )
 DELIVERY_LOG_DAYS = 30
 PRESIGN = "$presign"
@@ -90,6 +91,18 @@ def prompt_completed(project: Project, job: PromptJob) -> dict[str, Any]:
         "status": job.status,
         "reason": job.reason,
         "clips": [clip_payload(clips[i]) for i in wanted if i in clips],
+    }
+
+
+def clip_updated(project: Project, clip: Clip) -> dict[str, Any]:
+    """A clip's new state after an edit: its latest finished version (and whether another is rendering)."""
+    return {
+        "event": "clip.updated",
+        "project_id": project.project_id,
+        "clip_id": clip.clip_id,
+        "version": int(clip.version or 0),
+        "status": clip.status or "ready",
+        "clip": clip_payload(clip),
     }
 
 

@@ -15,7 +15,15 @@ from ..errors import ApiError
 from ..executions import screen_url, start_pipeline
 from ..loaders import load_owned, load_project, load_upload, new_id
 from ..routing import Call, Reply, api_route
-from ..schemas import ListProjectsQuery, ProjectCreate, ProjectList, ProjectOut, PromptCreate, PromptJobOut
+from ..schemas import (
+    ClipOrderQuery,
+    ListProjectsQuery,
+    ProjectCreate,
+    ProjectList,
+    ProjectOut,
+    PromptCreate,
+    PromptJobOut,
+)
 from .uploads import finish_single_put
 
 bp = Blueprint(__name__)
@@ -136,10 +144,11 @@ def list_projects(call: Call) -> Reply:
 
 
 @api_route(bp, "/v1/projects/{project_id}", "GET", summary="Get a project (with its clips once completed)",
-           tag=TAG, response=ProjectOut, errors=(404,))
+           tag=TAG, query=ClipOrderQuery, response=ProjectOut, errors=(400, 404))
 def get_project(call: Call) -> Reply:
+    """`order` sorts the clips: rank (default), score (highest first) or timeline (by start)."""
     project = load_project(call.principal.tenant, call.params["project_id"])
-    return Reply(200, project_out(project))
+    return Reply(200, project_out(project, order=call.query.order))
 
 
 @api_route(bp, "/v1/projects/{project_id}", "DELETE", status=204, summary="Delete a project and everything in it",
@@ -161,6 +170,8 @@ def create_prompt_job(call: Call) -> Reply:
         raise ApiError(409, "project_processing", "The project is still processing; prompt it once completed.")
     if project.status != "completed":
         raise ApiError(409, "project_failed", "The project failed; there is nothing to search.")
+    if not project.source_key:  # dropped after KLIPSTAR_SOURCE_RETENTION_DAYS: nothing to render from
+        raise ApiError(409, "source_expired", "The project's source media is no longer kept.")
     job = PromptJob(new_id("pj_"), project_id=project.project_id, tenant=project.tenant,
                     prompt=body.prompt.strip(), max_clips=body.max_clips, status="processing")
     job.save(condition=PromptJob.job_id.does_not_exist())

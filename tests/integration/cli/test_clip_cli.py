@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import av
+import opentimelineio as otio
 import pytest
+import srt
 
 from chalicelib.cli.main import main
 from chalicelib.settings import get_settings
@@ -31,6 +33,7 @@ def clip_run(talk_path: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
         [
             "clip", str(talk_path), "--max-clips", "2", "--min-duration", "12", "--max-duration", "40",
             "--platforms", "youtube_shorts,tiktok,square", "--out", str(out), "--quiet",
+            "--export", "otio,fcpxml,srt",
         ]
     )
     assert code == 0
@@ -84,8 +87,39 @@ def test_outputs_are_real_vertical_h264(clip_run: tuple[Path, dict]) -> None:
         assert abs(duration - clip["duration_seconds"]) < 0.25
         # only the rendered files, thumbnails and manifest are left behind
     out = Path(manifest["clips"][0]["download_url"]).parent
-    leftovers = [p.name for p in out.iterdir() if p.suffix not in {".mp4", ".jpg", ".json"}]
+    exports = {".otio", ".fcpxml", ".srt"}
+    leftovers = [p.name for p in out.iterdir() if p.suffix not in {".mp4", ".jpg", ".json", *exports}]
     assert leftovers == []
+
+
+def test_exports_beside_the_manifest(clip_run: tuple[Path, dict], talk_path: Path) -> None:
+    """The timeline reads back through OpenTimelineIO (FCP X XML through its adapter) with each clip's source
+    range to the frame; the SRT parses and its cues start and end on the clip's word timings."""
+    out, manifest = clip_run
+    exported = manifest["exports"]
+    assert set(exported) == {"otio", "fcpxml", "srt"}
+    clips = manifest["clips"]
+    fps = manifest["media"]["fps"]
+    for fmt, adapter in (("otio", "otio_json"), ("fcpxml", "fcpx_xml")):
+        assert Path(exported[fmt]).parent == out
+        timeline = otio.adapters.read_from_file(exported[fmt], adapter)
+        edits = list(timeline.find_clips())
+        assert len(edits) == len(clips)
+        for edit, clip in zip(edits, clips, strict=True):
+            assert edit.source_range.start_time.to_frames() == round(clip["start"] * fps)
+            assert edit.source_range.end_time_exclusive().to_frames() == round(clip["end"] * fps)
+            assert talk_path.name in edit.media_reference.target_url
+            assert any(clip["title"] in m.name for m in edit.markers)
+    for clip in clips:
+        cues = list(srt.parse(Path(exported["srt"][clip["id"]]).read_text()))
+        words = clip["transcript"]["words"]
+        assert [t for c in cues for t in c.content.split()] == [w["text"] for w in words]
+        n = 0
+        for cue in cues:
+            group = words[n : n + len(cue.content.split())]
+            n += len(group)
+            assert cue.start.total_seconds() == pytest.approx(group[0]["start"], abs=1e-3)
+            assert cue.end.total_seconds() == pytest.approx(max(w["end"] for w in group), abs=1e-3)
 
 
 def test_no_filler_selected(clip_run: tuple[Path, dict], talk_script: dict) -> None:
@@ -106,6 +140,7 @@ def test_no_filler_selected(clip_run: tuple[Path, dict], talk_script: dict) -> N
         (["--max-clips", "0"], "max_clips"),
         (["--max-clips", "51"], "max_clips"),
         (["--min-duration", "50", "--max-duration", "20"], "min_duration"),
+        (["--export", "otio,docx"], "unknown export format"),
     ],
 )
 def test_bad_options_fail_before_any_work(
