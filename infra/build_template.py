@@ -31,7 +31,7 @@ from chalicelib.data.models import ALL_MODELS  # noqa: E402
 from chalicelib.pipeline.functions import FUNCTIONS  # noqa: E402
 
 TEMPLATE = ROOT / "infra" / "template.yaml"
-ASL_URI = "../infra/pipeline.asl.json"  # relative to the package output dir (out/ at the repo root)
+ASL_URI = "pipeline.asl.json"  # next to sam.yaml: infra/package.py writes it there, numbers unquoted
 
 
 def camel(name: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.data.models import ALL_MODELS
-from chalicelib.pipeline.functions import ASL_PLACEHOLDERS, FUNCTIONS
+from chalicelib.pipeline.functions import ASL_NUMBERS, ASL_PLACEHOLDERS, FUNCTIONS, asl_with_number_placeholders
 
 from .conftest import ROOT, load_cfn
 
@@ -76,7 +76,12 @@ def test_state_machine_substitutes_real_function_arns(packaged: dict[str, Path])
             props = res[subs[fn.placeholder]["Fn::GetAtt"][0]]["Properties"]
             assert props["PackageType"] == "Image" and props["ImageConfig"]["Command"] == [fn.handler]
     asl = (packaged["prod"].parent / machine["DefinitionUri"]).resolve()
-    assert asl.read_text() == (ROOT / "infra" / "pipeline.asl.json").read_text()
+    assert asl.read_text() == asl_with_number_placeholders((ROOT / "infra" / "pipeline.asl.json").read_text())
+    # what DefinitionSubstitutions produce is JSON with numeric concurrencies
+    resolved = asl.read_text()
+    for name in subs:
+        resolved = resolved.replace(f"${{{name}}}", "7" if name in ASL_NUMBERS else f"arn:aws:lambda:::{name}")
+    assert json.loads(resolved)["States"]["Render"]["MaxConcurrency"] == 7
 
 
 def _statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
