@@ -52,6 +52,9 @@ class Settings:
     scorer: str = _setting("local", "Scoring backend: `local`, `openai` (any OpenAI-compatible endpoint) or `bedrock`.")
     llm_base_url: str = _setting("", "Base URL of the OpenAI-compatible chat endpoint (…/v1).")
     llm_api_key: str = _setting("", "API key for the OpenAI-compatible endpoint.", secret=True)
+    llm_api_key_secret: str = _setting(
+        "", "Secrets Manager ARN/name holding the LLM API key (AWS; read at cold start when llm_api_key is empty)."
+    )
     llm_model: str = _setting("gpt-4o-mini", "Model name sent to the OpenAI-compatible endpoint.")
     bedrock_model_id: str = _setting(
         "anthropic.claude-3-haiku-20240307-v1:0", "Bedrock model id used through the Converse API."
@@ -76,6 +79,9 @@ class Settings:
     s3_region: str = _setting("auto", "Region used for SigV4 presigning (R2 uses `auto`).")
     s3_access_key_id: str = _setting("", "Access key for the object store (empty: the default AWS chain).", secret=True)
     s3_secret_access_key: str = _setting("", "Secret key for the object store.", secret=True)
+    s3_credentials_secret: str = _setting(
+        "", "Secrets Manager ARN/name of the object-store keys, JSON `{access_key_id, secret_access_key}` (AWS + R2)."
+    )
     presign_expiry_seconds: int = _setting(3600, "Lifetime of presigned download URLs.")
     upload_max_bytes: int = _setting(5 * 1024**3, "Largest file accepted by POST /v1/uploads.")
     upload_part_bytes: int = _setting(
@@ -83,6 +89,9 @@ class Settings:
     )
     idempotency_ttl_seconds: int = _setting(24 * 3600, "How long an Idempotency-Key replays its first response.")
     key_pepper: str = _setting("", "Server-side secret for HMAC-SHA256 hashing of API keys.", secret=True)
+    key_pepper_secret: str = _setting(
+        "", "Secrets Manager ARN/name of the key pepper (AWS; read at cold start when key_pepper is empty)."
+    )
     max_body_bytes: int = _setting(64 * 1024, "Largest JSON request body, in bytes (413 beyond).")
     state_machine_arn: str = _setting("", "ARN of the pipeline state machine.")
     stepfunctions_endpoint_url: str = _setting("", "Step Functions endpoint override (local mode).")
@@ -187,5 +196,9 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings (cached; call `get_settings.cache_clear()` after changing the environment)."""
-    return load_settings()
+    """The process's settings (cached; call `get_settings.cache_clear()` after changing the environment).
+
+    On AWS the secrets come from Secrets Manager (`*_secret` settings name them), read once per cold start."""
+    from .secrets import resolve_secrets
+
+    return resolve_secrets(load_settings())
