@@ -36,6 +36,12 @@ def stage_app(dest: Path, offline: bool) -> None:
     shutil.copytree(ROOT / "infra", dest / "infra", ignore=ignore)
     requirements = "" if offline else (ROOT / "infra" / "requirements-lambda.txt").read_text()
     (dest / "requirements.txt").write_text(requirements)
+    if not offline:
+        # Chalice caches the vendored packages in .chalice/deployments (keyed by the requirements' hash):
+        # keep that cache between runs so re-packaging unchanged requirements downloads nothing.
+        cache = ROOT / "out" / ".chalice-deployments"
+        cache.mkdir(parents=True, exist_ok=True)
+        (dest / ".chalice" / "deployments").symlink_to(cache, target_is_directory=True)
 
 
 def package(stage: str, out: Path, offline: bool = False, region: str | None = None) -> Path:
