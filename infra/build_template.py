@@ -224,7 +224,8 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
                     *EVENTS_OUT],
     "prompt_finalize": [STOPPED, ddb(READ, "projects"), ddb([*READ, "dynamodb:UpdateItem"], "prompt-jobs"),
                         ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
-    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects"), SLOT, ddb(READ, "clips"), *EVENTS_OUT, STOPPED],
+    "sweeper": [PROJECT_RW, SLOT,  # Query on the sparse in-flight index (PROJECT_RW), no Scan
+                ddb(READ, "clips"), *EVENTS_OUT, STOPPED],
     "webhook_dispatcher": [
         ddb([*READ, "dynamodb:UpdateItem"], "webhook-deliveries"),
         ddb(READ, "accounts"),

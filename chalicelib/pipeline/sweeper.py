@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ..data.models import Project, utcnow
+from ..data.models import IN_FLIGHT, Project, utcnow
 from .common import execution_status, logger, new_metrics
 from .mark_failed import fail_project
 
@@ -40,7 +40,8 @@ def sweep(now: Any = None) -> list[str]:
     """Fail stuck projects; returns the ids it failed."""
     now = now or utcnow()
     failed: list[str] = []
-    for project in Project.scan(Project.status == "processing"):
+    # the sparse in-flight index holds only processing projects: no table scan
+    for project in Project.in_flight_index.query(IN_FLIGHT):
         found = verdict(project, now)
         if found and fail_project(project.project_id, *found):
             failed.append(project.project_id)
