@@ -35,6 +35,10 @@ class Settings:
     max_download_bytes: int = _setting(5 * 1024**3, "Largest source video fetched from a URL, in bytes.")
     max_redirects: int = _setting(5, "Redirects followed when fetching a video URL.")
     download_timeout_seconds: float = _setting(30.0, "Connect/read timeout for video downloads.")
+    download_deadline_seconds: float = _setting(
+        720.0, "Longest a URL download may take (ingest runs 900 s at most): slower sources fail with "
+        "source_too_slow; upload them (POST /v1/uploads) instead."
+    )
     max_source_seconds: float = _setting(4 * 3600.0, "Longest source video accepted, in seconds.")
 
     # --- transcription -------------------------------------------------------------------------
@@ -69,6 +73,13 @@ class Settings:
     render_concurrency: int = _setting(10, "Pipeline: Map state MaxConcurrency for renders.")
     transcribe_concurrency: int = _setting(4, "Pipeline: Map MaxConcurrency for chunk transcriptions (local mode).")
     face_samples_per_second: float = _setting(3.0, "Reframe: face detections per second of clip.")
+    render_source: str = _setting(
+        "url", "Pipeline render: read the clip's range over a presigned URL (`url`) or download the whole source "
+        "(`download`; in-process moto, which no HTTP client can reach)."
+    )
+    source_request_bytes: int = _setting(
+        1024 * 1024, "Render from a URL: size of each HTTP range request (bounds what a seek wastes)."
+    )
 
     # --- API / data ----------------------------------------------------------------------------
     table_prefix: str = _setting("klipstar-dev-", "Prefix of every DynamoDB table name.")

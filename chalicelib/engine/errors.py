@@ -54,6 +54,12 @@ class SourceTooLarge(EngineError):
     code = "source_too_large"
 
 
+class SourceTooSlow(EngineError):
+    """A URL source that would not finish downloading inside the ingest function's time limit."""
+
+    code = "source_too_slow"
+
+
 class UrlUnreachable(EngineError):
     code = "url_unreachable"
 

@@ -7,6 +7,7 @@ import logging
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -15,13 +16,13 @@ from urllib.request import url2pathname
 import requests
 
 from ..settings import Settings
-from .errors import EngineError, NotMedia, SourceTooLarge, UrlRefused, UrlUnreachable
+from .errors import EngineError, NotMedia, SourceTooLarge, SourceTooSlow, UrlRefused, UrlUnreachable
 from .ffmpeg import ffmpeg_exe
 from .urlguard import check_url, guarded_session
 
 log = logging.getLogger(__name__)
 
-CHUNK_BYTES = 1024 * 1024
+DEADLINE_CHUNK_BYTES = 64 * 1024  # read granularity, so a trickling source meets the deadline check promptly
 SNIFF_BYTES = 4096
 
 # Hosts whose URLs are web pages around a video, fetched with yt-dlp (suffix match on the host name).
@@ -117,6 +118,7 @@ def download_url(url: str, dest_dir: Path, *, settings: Settings) -> Path:
     """Stream `url` through the guarded session into dest_dir with size cap, timeout and content sniffing."""
     cap = settings.max_download_bytes
     timeout = settings.download_timeout_seconds
+    deadline = time.monotonic() + settings.download_deadline_seconds
     session = guarded_session(settings.private_urls_allowed, settings.max_redirects)
     tmp: Path | None = None
     try:
@@ -133,9 +135,13 @@ def download_url(url: str, dest_dir: Path, *, settings: Settings) -> Path:
             sniffed = False
             total = 0
             with open(fd, "wb") as out:
-                for chunk in resp.iter_content(CHUNK_BYTES):
+                for chunk in resp.iter_content(DEADLINE_CHUNK_BYTES):
                     if not chunk:
                         continue
+                    if time.monotonic() > deadline:
+                        raise SourceTooSlow(
+                            f"the download did not finish within {settings.download_deadline_seconds:g} s "
+                            f"({total:,} bytes so far): upload the file with POST /v1/uploads instead")
                     if not sniffed:
                         head += chunk[: SNIFF_BYTES - len(head)]
                         if len(head) >= 512:

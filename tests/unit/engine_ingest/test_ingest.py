@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chalicelib.engine import ingest
-from chalicelib.engine.errors import NotMedia, SourceTooLarge, UrlRefused, UrlUnreachable
+from chalicelib.engine.errors import NotMedia, SourceTooLarge, SourceTooSlow, UrlRefused, UrlUnreachable
 from chalicelib.engine.ingest import download_video_page, fetch_source, is_video_page, sniff_media
 from chalicelib.settings import load_settings
 
@@ -189,4 +192,38 @@ def test_ytdlp_download_error_maps_to_unreachable(serve, tmp_path: Path) -> None
         download_video_page(f"http://127.0.0.1:{closed_port()}/watch?v=1", tmp_path, settings=PRIVATE)
     with pytest.raises(UrlUnreachable, match="cannot download"):
         download_video_page(srv.url("/page"), tmp_path, settings=PRIVATE)
+    assert leftovers(tmp_path) == []
+
+
+def trickle(head: bytes, chunk: bytes, interval: float, total: int) -> Callable[[Any], None]:
+    """A route sending `head` then `chunk` every `interval` s: a source too slow to finish in time."""
+
+    def route(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Length", str(len(head) + total))
+        handler.end_headers()
+        handler.wfile.write(head)
+        handler.wfile.flush()
+        sent = 0
+        while sent < total:
+            time.sleep(interval)
+            handler.wfile.write(chunk)
+            handler.wfile.flush()
+            sent += len(chunk)
+
+    return route
+
+
+def test_source_slower_than_the_ingest_deadline_fails_with_its_own_code(serve, tmp_path: Path,
+                                                                      talk_path: Path) -> None:
+    """Steady but slow (never a read timeout): refused at the deadline with source_too_slow, no file left."""
+    head = talk_path.read_bytes()[:8192]  # real MP4 bytes: passes the media sniffing
+    srv = serve({"/slow.mp4": trickle(head, b"\0" * 4096, 0.05, 50 * 1024 * 1024)})
+    started = time.monotonic()
+    with pytest.raises(SourceTooSlow, match="POST /v1/uploads") as caught:
+        fetch_source(srv.url("/slow.mp4"), tmp_path,
+                     settings=settings(allow_private_urls=True, download_deadline_seconds=1.0))
+    assert caught.value.code == "source_too_slow"
+    assert time.monotonic() - started < 10  # checked while downloading, not after
     assert leftovers(tmp_path) == []
