@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 REQS   := requirements.txt requirements-dev.txt requirements-models.txt pyproject.toml
 
-.PHONY: setup tools check-wheels demo test lint bench package deploy clean
+.PHONY: setup tools check-wheels demo test lint bench package sam-validate deploy clean
 
 $(STAMP): $(REQS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -55,6 +55,13 @@ STAGE  ?= prod
 REGION ?= us-east-1
 package: setup
 	$(BIN)/python infra/package.py --stage $(STAGE) --region $(REGION) --out out/package
+
+## `sam validate --lint` on out/package/sam.yaml: works offline with no AWS credentials, but aws-sam-cli pins
+## boto3/pydantic versions that conflict with requirements.txt, so it gets its own venv (slow first install).
+SAM_VENV := .venv-sam
+sam-validate: package
+	@test -x $(SAM_VENV)/bin/sam || { $(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -q aws-sam-cli==1.170.0; }
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template-file out/package/sam.yaml --region $(REGION)
 
 ## Deploy to AWS from one configuration file (infra/README.md); DRY_RUN=1 runs only the offline steps.
 ## PY: the Python that runs it (default: this Makefile's venv, set up first).
