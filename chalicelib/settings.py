@@ -35,6 +35,10 @@ class Settings:
     max_download_bytes: int = _setting(5 * 1024**3, "Largest source video fetched from a URL, in bytes.")
     max_redirects: int = _setting(5, "Redirects followed when fetching a video URL.")
     download_timeout_seconds: float = _setting(30.0, "Connect/read timeout for video downloads.")
+    download_max_seconds: float = _setting(
+        720.0, "Longest any URL download may take, whatever its size (the ingest function runs 900 s at most); "
+        "a slower source fails with `source_timeout` (upload it with POST /v1/uploads instead)."
+    )
     max_source_seconds: float = _setting(4 * 3600.0, "Longest source video accepted, in seconds.")
     max_source_dimension: int = _setting(4096, "Largest width or height of a source video, in pixels.")
     max_source_fps: float = _setting(120.0, "Highest frame rate of a source video.")
@@ -69,6 +73,9 @@ class Settings:
     scorer: str = _setting("local", "Scoring backend: `local`, `openai` (any OpenAI-compatible endpoint) or `bedrock`.")
     llm_base_url: str = _setting("", "Base URL of the OpenAI-compatible chat endpoint (…/v1).")
     llm_api_key: str = _setting("", "API key for the OpenAI-compatible endpoint.", secret=True)
+    llm_api_key_secret: str = _setting(
+        "", "Secrets Manager ARN/name holding the LLM API key (AWS; read at cold start when llm_api_key is empty)."
+    )
     llm_model: str = _setting("gpt-4o-mini", "Model name sent to the OpenAI-compatible endpoint.")
     bedrock_model_id: str = _setting(
         "anthropic.claude-3-haiku-20240307-v1:0", "Bedrock model id used through the Converse API."
@@ -90,6 +97,13 @@ class Settings:
         0.0, "Source media and transcript are kept this many days after a project completes (0 = for the project's "
         "life); editing or adding a clip after that answers 409 source_expired."
     )
+    render_source: str = _setting(
+        "url", "Pipeline render: read the clip's range over a presigned URL (`url`) or download the whole source "
+        "(`download`; in-process moto, which no HTTP client can reach)."
+    )
+    source_request_bytes: int = _setting(
+        1024 * 1024, "Render from a URL: size of each HTTP range request (bounds what a seek wastes)."
+    )
 
     # --- API / data ----------------------------------------------------------------------------
     table_prefix: str = _setting("klipstar-dev-", "Prefix of every DynamoDB table name.")
@@ -100,6 +114,9 @@ class Settings:
     s3_region: str = _setting("auto", "Region used for SigV4 presigning (R2 uses `auto`).")
     s3_access_key_id: str = _setting("", "Access key for the object store (empty: the default AWS chain).", secret=True)
     s3_secret_access_key: str = _setting("", "Secret key for the object store.", secret=True)
+    s3_credentials_secret: str = _setting(
+        "", "Secrets Manager ARN/name of the object-store keys, JSON `{access_key_id, secret_access_key}` (AWS + R2)."
+    )
     presign_expiry_seconds: int = _setting(3600, "Lifetime of presigned download URLs.")
     upload_max_bytes: int = _setting(5 * 1024**3, "Largest file accepted by POST /v1/uploads.")
     upload_part_bytes: int = _setting(
@@ -107,6 +124,9 @@ class Settings:
     )
     idempotency_ttl_seconds: int = _setting(24 * 3600, "How long an Idempotency-Key replays its first response.")
     key_pepper: str = _setting("", "Server-side secret for HMAC-SHA256 hashing of API keys.", secret=True)
+    key_pepper_secret: str = _setting(
+        "", "Secrets Manager ARN/name of the key pepper (AWS; read at cold start when key_pepper is empty)."
+    )
     max_body_bytes: int = _setting(64 * 1024, "Largest JSON request body, in bytes (413 beyond).")
     state_machine_arn: str = _setting("", "ARN of the pipeline state machine.")
     stepfunctions_endpoint_url: str = _setting("", "Step Functions endpoint override (local mode).")
@@ -191,8 +211,10 @@ class Settings:
 
     @property
     def download_deadline_seconds(self) -> float:
-        """Wall-clock limit of one source download (direct or yt-dlp)."""
-        return max(2 * self.download_timeout_seconds, self.download_seconds_per_gb * self.max_download_bytes / 1e9)
+        """Wall-clock limit of one source download (direct or yt-dlp): the per-GB allowance, capped by what the
+        ingest function has time for, never below twice the read timeout."""
+        allowance = self.download_seconds_per_gb * self.max_download_bytes / 1e9
+        return max(2 * self.download_timeout_seconds, min(allowance, self.download_max_seconds))
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict with secrets masked (safe to log)."""
@@ -239,5 +261,9 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings (cached; call `get_settings.cache_clear()` after changing the environment)."""
-    return load_settings()
+    """The process's settings (cached; call `get_settings.cache_clear()` after changing the environment).
+
+    On AWS the secrets come from Secrets Manager (`*_secret` settings name them), read once per cold start."""
+    from .secrets import resolve_secrets
+
+    return resolve_secrets(load_settings())

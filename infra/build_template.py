@@ -31,7 +31,7 @@ from chalicelib.data.models import ALL_MODELS  # noqa: E402
 from chalicelib.pipeline.functions import FUNCTIONS  # noqa: E402
 
 TEMPLATE = ROOT / "infra" / "template.yaml"
-ASL_URI = "../infra/pipeline.asl.json"  # relative to the package output dir (out/ at the repo root)
+ASL_URI = "pipeline.asl.json"  # next to sam.yaml: infra/package.py writes it there, numbers unquoted
 
 
 def camel(name: str) -> str:
@@ -64,15 +64,29 @@ PARAMETERS: dict[str, Any] = {
         "https://<account>.r2.cloudflarestorage.com for Cloudflare R2.",
     },
     "S3Region": {"Type": "String", "Default": "auto", "Description": "SigV4 region for the object store (R2: auto)."},
-    "S3AccessKeyId": {"Type": "String", "Default": "", "NoEcho": True, "Description": "R2 access key (empty on S3)."},
-    "S3SecretAccessKey": {"Type": "String", "Default": "", "NoEcho": True, "Description": "R2 secret key."},
-    "KeyPepper": {"Type": "String", "NoEcho": True, "Description": "Server-side secret hashing API keys."},
+    "S3CredentialsSecretArn": {
+        "Type": "String", "Default": "",
+        "Description": "R2: ARN of a Secrets Manager secret {access_key_id, secret_access_key} (empty on S3: IAM).",
+    },
+    "Scorer": {"Type": "String", "Default": "local", "AllowedValues": ["local", "openai", "bedrock"],
+               "Description": "Scoring backend (KLIPSTAR_SCORER); bedrock adds bedrock:InvokeModel to the scorers."},
+    "LlmApiKeySecretArn": {"Type": "String", "Default": "",
+                           "Description": "openai scorer: ARN of the Secrets Manager secret holding the API key."},
+    "SchedulerGroup": {"Type": "String", "Default": "default",
+                       "Description": "EventBridge Scheduler group of scheduled publications (must exist)."},
     "MediaImageUri": {"Type": "String", "Description": "ECR URI of the image built from infra/Dockerfile."},
     "RenderMaxConcurrency": {"Type": "Number", "Default": 10, "MinValue": 1, "MaxValue": 100},
     "TranscribeMaxConcurrency": {"Type": "Number", "Default": 8, "MinValue": 1, "MaxValue": 100},
 }
 
-CONDITIONS: dict[str, Any] = {"UseS3": {"Fn::Equals": [ref("S3EndpointUrl"), ""]}}
+CONDITIONS: dict[str, Any] = {
+    "UseS3": {"Fn::Equals": [ref("S3EndpointUrl"), ""]},
+    "HasS3Credentials": {"Fn::Not": [{"Fn::Equals": [ref("S3CredentialsSecretArn"), ""]}]},
+    "HasLlmApiKey": {"Fn::Not": [{"Fn::Equals": [ref("LlmApiKeySecretArn"), ""]}]},
+    "UseBedrock": {"Fn::Equals": [ref("Scorer"), "bedrock"]},
+}
+# Resources kept when the stack is deleted, but removed when the first create fails (so a retry works).
+RETAIN = {"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"}
 
 GLOBAL_ENV: dict[str, Any] = {
     "KLIPSTAR_ENV": ref("KlipstarEnv"),
@@ -81,8 +95,11 @@ GLOBAL_ENV: dict[str, Any] = {
     "KLIPSTAR_BUCKET": ref("MediaBucketName"),
     "KLIPSTAR_S3_ENDPOINT_URL": ref("S3EndpointUrl"),
     "KLIPSTAR_S3_REGION": {"Fn::If": ["UseS3", ref("AWS::Region"), ref("S3Region")]},
-    "KLIPSTAR_S3_ACCESS_KEY_ID": ref("S3AccessKeyId"),
-    "KLIPSTAR_S3_SECRET_ACCESS_KEY": ref("S3SecretAccessKey"),
+    # secrets: only their ARNs; chalicelib.secrets reads the values at cold start (no secret in env vars)
+    "KLIPSTAR_S3_CREDENTIALS_SECRET": ref("S3CredentialsSecretArn"),
+    "KLIPSTAR_SCORER": ref("Scorer"),
+    "KLIPSTAR_LLM_API_KEY_SECRET": ref("LlmApiKeySecretArn"),
+    "KLIPSTAR_SCHEDULER_GROUP": ref("SchedulerGroup"),
     "KLIPSTAR_WEBHOOK_QUEUE_URL": ref("WebhookQueue"),
     "KLIPSTAR_WEBHOOK_DLQ_URL": ref("WebhookDeadLetterQueue"),
     "KLIPSTAR_PUBLISH_QUEUE_URL": ref("PublishQueue"),
@@ -122,12 +139,7 @@ def table_resource(model: Any) -> dict[str, Any]:
     ttl = [name for name, attr in model.get_attributes().items() if type(attr).__name__ == "TTLAttribute"]
     if ttl:
         props["TimeToLiveSpecification"] = {"AttributeName": model.get_attributes()[ttl[0]].attr_name, "Enabled": True}
-    return {
-        "Type": "AWS::DynamoDB::Table",
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
-        "Properties": props,
-    }
+    return {"Type": "AWS::DynamoDB::Table", **RETAIN, "Properties": props}
 
 
 def table_arns(*bases: str) -> list[Any]:
@@ -157,10 +169,17 @@ def ddb(actions: list[str], *tables: str) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": actions, "Resource": table_arns(*tables)}
 
 
+def get_secret(param: str, condition: str) -> dict[str, Any]:
+    """GetSecretValue on the one secret a parameter names, only when it is set."""
+    stmt = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": ref(param)}
+    return {"Fn::If": [condition, stmt, ref("AWS::NoValue")]}
+
+
 def s3(*actions: str) -> list[dict[str, Any]]:
-    """Object actions on the media bucket (unused on R2, where the keys come from parameters)."""
+    """Object actions on the media bucket (unused on R2, whose keys come from the credentials secret)."""
     object_actions = [f"s3:{a}" for a in actions if a != "ListBucket"]
-    stmts = [{"Effect": "Allow", "Action": object_actions, "Resource": OBJECTS_ARN}]
+    stmts: list[dict[str, Any]] = [{"Effect": "Allow", "Action": object_actions, "Resource": OBJECTS_ARN},
+                                   get_secret("S3CredentialsSecretArn", "HasS3Credentials")]
     if "ListBucket" in actions:
         stmts.append({"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": BUCKET_ARN})
     return stmts
@@ -179,11 +198,21 @@ PROJECT_RW = ddb([*READ, "dynamodb:UpdateItem"], "projects")
 STOPPED = {"Effect": "Allow", "Action": ["states:DescribeExecution"],
            "Resource": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:*")}
 SLOT = ddb(["dynamodb:UpdateItem"], "rate-counters")
+# the scorers (score, prompt_search): an LLM key from Secrets Manager, or Bedrock when Scorer=bedrock
+LLM = [
+    get_secret("LlmApiKeySecretArn", "HasLlmApiKey"),
+    {"Fn::If": ["UseBedrock", {
+        "Effect": "Allow", "Action": ["bedrock:InvokeModel"],
+        "Resource": [sub("arn:${AWS::Partition}:bedrock:*::foundation-model/*"),
+                     sub("arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/*")]},
+        ref("AWS::NoValue")]},
+]
+PEPPER = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": ref("KeyPepperSecret")}
 
 TOKENS_KMS = {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": getatt("TokensKey", "Arn")}
 SCHEDULE = [
     {"Effect": "Allow", "Action": ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"],
-     "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/default/*")},
+     "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${SchedulerGroup}/*")},
     {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": getatt("PublishSchedulerRole", "Arn")},
 ]
 
@@ -196,7 +225,8 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
                         ddb(READ + WRITE, "clips"), *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
     "edit_finalize": [STOPPED, ddb(READ, "projects"), ddb([*READ, "dynamodb:UpdateItem"], "clips"),
                       *s3("GetObject", "DeleteObject", "ListBucket"), *EVENTS_OUT],
-    "sweeper": [PROJECT_RW, ddb(["dynamodb:Scan"], "projects", "clips"), SLOT,
+    "sweeper": [PROJECT_RW, SLOT,  # in-flight projects: Query on the sparse index (PROJECT_RW); Scan: expired
+                ddb(["dynamodb:Scan"], "projects", "clips"),  # sources and stuck clip edits
                 ddb([*READ, "dynamodb:UpdateItem"], "clips"), *EVENTS_OUT, STOPPED,
                 ddb(["dynamodb:Scan", "dynamodb:DeleteItem"], "uploads"),
                 *s3("DeleteObject", "ListBucket", "AbortMultipartUpload")],
@@ -236,18 +266,18 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
          "Resource": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
                          "${PipelineStateMachine.Name}:*")},
         sqs_send("WebhookQueue", "PublishQueue"),
-        TOKENS_KMS, *SCHEDULE,
+        TOKENS_KMS, *SCHEDULE, PEPPER,
     ],
     # container-image functions
     "ingest": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "transcribe_plan": [STOPPED, PROJECT_RW, *s3("GetObject")],
     "transcribe_chunk": [STOPPED, ddb(READ, "projects"), *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "transcribe_merge": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
-    "score": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "score": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket"), *LLM],
     "render": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "edit_plan": [STOPPED, ddb(READ, "projects", "clips"), *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "prompt_search": [STOPPED, ddb(READ, "projects", "prompt-jobs"), *s3("GetObject", "PutObject", "DeleteObject",
-                                                                  "ListBucket")],
+                                                                  "ListBucket"), *LLM],
 }
 
 def chalice_logical_id(name: str) -> str:
@@ -267,8 +297,7 @@ def build() -> dict[str, Any]:
     resources["MediaBucket"] = {
         "Type": "AWS::S3::Bucket",
         "Condition": "UseS3",
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
+        **RETAIN,
         "Properties": {
             "BucketName": ref("MediaBucketName"),
             "PublicAccessBlockConfiguration": {
@@ -298,10 +327,17 @@ def build() -> dict[str, Any]:
             },
         }
 
+    resources["KeyPepperSecret"] = {
+        "Type": "AWS::SecretsManager::Secret",
+        **RETAIN,
+        "Properties": {
+            "Description": "Klipstar: server-side pepper of API key hashes (losing it invalidates every key)",
+            "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+        },
+    }
     resources["TokensKey"] = {
         "Type": "AWS::KMS::Key",
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
+        **RETAIN,
         "Properties": {
             "Description": "Klipstar: envelope encryption of social accounts' tokens and webhook signing secrets",
             "EnableKeyRotation": True,
@@ -339,7 +375,7 @@ def build() -> dict[str, Any]:
         "Properties": {"Queue": sub("${PublishQueue.Arn}"), "BatchSize": 1, "MaximumBatchingWindowInSeconds": 0}}}}}
     resources["APIHandler"] = {"Properties": {"Environment": {"Variables": {
         "KLIPSTAR_STATE_MACHINE_ARN": ref("PipelineStateMachine"),
-        "KLIPSTAR_KEY_PEPPER": ref("KeyPepper"),
+        "KLIPSTAR_KEY_PEPPER_SECRET": ref("KeyPepperSecret"),
     }}}}
 
     # Media steps: one image (infra/Dockerfile), one function per step, its command picks the handler.
@@ -389,6 +425,10 @@ def build() -> dict[str, Any]:
             "WebhookQueueUrl": {"Value": ref("WebhookQueue")},
             "WebhookDeadLetterQueueUrl": {"Value": ref("WebhookDeadLetterQueue")},
             "PublishQueueUrl": {"Value": ref("PublishQueue")},
+            # read by `klipstar keys --stage` (chalicelib/cli/stack.py) and printed by `klipstar deploy`
+            "TablePrefix": {"Value": ref("TablePrefix")},
+            "KeyPepperSecretArn": {"Value": ref("KeyPepperSecret")},
+            "MediaBucketName": {"Value": ref("MediaBucketName")},
         },
     }
 

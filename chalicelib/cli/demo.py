@@ -21,7 +21,7 @@ from typing import Any
 import requests
 
 from .errors import CliError
-from .main import format_table
+from .table import format_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = REPO_ROOT / "tests" / "fixtures" / "talk.mp4"

@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from ..data.keys import PLANS, create_key, list_keys, revoke_key
+from ..data.keys import PLANS, KeyConfigError, create_key, list_keys, revoke_key
+from .errors import CliError
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -32,7 +33,7 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    from .main import format_table
+    from .table import format_table
 
     print(format_table(rows, [("key_id", "key id"), ("prefix", "prefix"), ("mode", "mode"),
                               ("created_at", "created"), ("revoked_at", "revoked")]))
@@ -54,11 +55,18 @@ def cmd_keys(args: argparse.Namespace) -> int:
         from ..local.runtime import attach_to_running_service
 
         attach_to_running_service()
+    elif getattr(args, "stage", None):
+        from .stack import use_stage
+
+        use_stage(args.stage, args.region, args.stack)
     if getattr(args, "init_tables", False):
         from ..data.models import create_tables
 
         create_tables()
-    return {"create": _create, "list": _list, "revoke": _revoke}[args.keys_command](args)
+    try:
+        return {"create": _create, "list": _list, "revoke": _revoke}[args.keys_command](args)
+    except KeyConfigError as exc:
+        raise CliError(str(exc)) from None
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -68,15 +76,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     keys.add_argument("--local", action="store_true",
                       help="act on the `klipstar serve` running in this directory (its embedded AWS and pepper)")
     actions = keys.add_subparsers(dest="keys_command", required=True)
-    create = actions.add_parser("create", help="mint a key (printed once) for an account, creating it if needed")
+    deployed = argparse.ArgumentParser(add_help=False)
+    deployed.add_argument("--stage", choices=("dev", "prod"), help="a deployed stage: tables and pepper from its stack")
+    deployed.add_argument("--region", default="us-east-1", help="region of the deployed stack (with --stage)")
+    deployed.add_argument("--stack", default=None, help="stack name (default klipstar-<stage>)")
+    create = actions.add_parser("create", parents=[deployed],
+                                help="mint a key (printed once) for an account, creating it if needed")
     create.add_argument("--account", required=True, help="account id, e.g. acme")
     create.add_argument("--plan", choices=PLANS, default=None, help="set the account's plan (new accounts: spark)")
     create.add_argument("--mode", choices=("live", "test"), default="live", help="ks_live_ or ks_test_ key")
     create.add_argument("--json", action="store_true", help="print JSON")
-    listing = actions.add_parser("list", help="list an account's keys (never the keys themselves)")
+    listing = actions.add_parser("list", parents=[deployed], help="list an account's keys (never the keys themselves)")
     listing.add_argument("--account", required=True)
     listing.add_argument("--json", action="store_true", help="print JSON")
-    revoke = actions.add_parser("revoke", help="revoke a key by its key id")
+    revoke = actions.add_parser("revoke", parents=[deployed], help="revoke a key by its key id")
     revoke.add_argument("--account", required=True)
     revoke.add_argument("key_id", help="key_… as shown by `keys list`")
     keys.set_defaults(handler=cmd_keys)

@@ -15,18 +15,9 @@ from pynamodb.exceptions import PynamoDBException
 from ..engine.errors import EngineError
 from ..settings import get_settings
 from .errors import CliError
+from .table import format_table
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
-    """A plain-text table of `rows` with (key, header) columns."""
-    cells = [[str(row.get(key, "")) for key, _ in columns] for row in rows]
-    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, (_, h) in enumerate(columns)]
-    lines = ["  ".join(h.ljust(w) for (_, h), w in zip(columns, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(lines)
 
 
 CLIP_COLUMNS = [
@@ -125,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="klipstar", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_clip_parser(sub)
-    # subcommands that live in their own modules (imported here: demo imports format_table from this one)
+    # subcommands that live in their own modules (imported here: they load their dependencies lazily)
     from . import demo, keys, serve, webhooks
 
     for module in (keys, serve, webhooks, demo):

@@ -79,10 +79,11 @@ def create_key(account_id: str, mode: str = "live", plan: str | None = None, key
         raise ValueError(f"mode must be live or test, got {mode!r}")
     if key is not None and mode_of(key) != mode:
         raise ValueError(f"a {mode} key must start with {KEY_PREFIXES[mode]}")
-    ensure_account(account_id, plan)
     key = key or KEY_PREFIXES[mode] + "".join(secrets.choice(_ALPHABET) for _ in range(_SECRET_LEN))
+    digest = hash_key(key)  # before any write: no pepper in prod fails here, not after the account row
+    ensure_account(account_id, plan)
     record = ApiKey(
-        hash_key(key),
+        digest,
         key_id="key_" + secrets.token_hex(8),
         prefix=key[: len(KEY_PREFIXES[mode]) + 4],
         account_id=account_id,

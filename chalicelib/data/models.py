@@ -94,6 +94,17 @@ class ProjectsByTenantIndex(GlobalSecondaryIndex["Project"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+IN_FLIGHT = "processing"  # value of Project.in_flight while the project is processing (absent otherwise)
+
+
+class ProjectsInFlightIndex(GlobalSecondaryIndex["Project"]):
+    """Sparse: only projects with `in_flight` set (status processing) are in it; the sweeper queries it."""
+
+    Meta = _index_meta("in-flight")
+    in_flight = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class ErrorMap(MapAttribute):
     code = UnicodeAttribute()
     message = UnicodeAttribute()
@@ -134,6 +145,13 @@ class Project(Model):
     slot_released = BooleanAttribute(default=False)  # concurrency slot given back exactly once
     error = ErrorMap(null=True)
     by_tenant = ProjectsByTenantIndex()
+    in_flight = UnicodeAttribute(null=True)  # IN_FLIGHT while status is processing: key of the sparse index
+    in_flight_index = ProjectsInFlightIndex()
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        """Keep the sparse in-flight index key in step with `status` on every full write."""
+        self.in_flight = IN_FLIGHT if self.status == "processing" else None
+        return super().save(*args, **kwargs)
 
 
 class ClipsByProjectIndex(GlobalSecondaryIndex["Clip"]):

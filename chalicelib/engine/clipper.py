@@ -104,7 +104,7 @@ class PreparedRender:
 
 
 def prepare_render(
-    source: Path, clip: ScoredClip, transcript: Transcript, job: RenderJob, caption_style: str, out_dir: Path,
+    source: Path | str, clip: ScoredClip, transcript: Transcript, job: RenderJob, caption_style: str, out_dir: Path,
     *, settings: Settings, layout: str = "auto", keyframes: list[LayoutKeyframe] | None = None,
 ) -> PreparedRender:
     """Reframe analysis, speaker labels, layout and the captions file for one job (no encoding).
@@ -130,7 +130,7 @@ def prepare_render(
 
 
 def encode_render(
-    source: Path, clip: ScoredClip, job: RenderJob, prepared: PreparedRender, out_dir: Path, *, settings: Settings
+    source: Path | str, clip: ScoredClip, job: RenderJob, prepared: PreparedRender, out_dir: Path, *, settings: Settings
 ) -> RenderResult:
     """The one ffmpeg run for a prepared job (and its thumbnail when the job asks)."""
     video = out_dir / f"{job.clip_id}_{job.width}x{job.height}.mp4"
@@ -162,7 +162,7 @@ def encode_render(
 
 
 def render_one(
-    source: Path,
+    source: Path | str,
     clip: ScoredClip,
     transcript: Transcript,
     job: RenderJob,

@@ -19,4 +19,7 @@ class Deadline:
 
     def check(self) -> None:
         if self.remaining() <= 0:
-            raise SourceTimeout(f"the source did not finish downloading within {self.seconds:g} s")
+            raise SourceTimeout(
+                f"the source did not finish downloading within {self.seconds:g} s: "
+                "upload the file with POST /v1/uploads instead"
+            )

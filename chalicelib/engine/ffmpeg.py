@@ -47,3 +47,17 @@ def run_ffmpeg_capture(args: list[str], *, timeout: float | None = None, logleve
 def run_ffmpeg(args: list[str], *, timeout: float | None = None) -> None:
     """Run ffmpeg quietly (-hide_banner -nostdin -loglevel error); raise RenderFailed with the stderr tail."""
     run_ffmpeg_capture(args, timeout=timeout)
+
+
+def is_url(source: object) -> bool:
+    """True for an http(s) source (a presigned object-store URL) rather than a local file."""
+    return isinstance(source, str) and source.startswith(("http://", "https://"))
+
+
+def url_input_options(source: object, request_bytes: int) -> dict[str, str]:
+    """ffmpeg http options for reading `source` in bounded range requests of `request_bytes` on one
+    keep-alive connection: a seek or close then wastes at most one request, never the rest of the file."""
+    if not is_url(source) or request_bytes <= 0:
+        return {}
+    return {"request_size": str(request_bytes), "initial_request_size": str(request_bytes),
+            "multiple_requests": "1"}

@@ -23,7 +23,7 @@ from .ytdlp import ytdlp_download
 
 log = logging.getLogger(__name__)
 
-CHUNK_BYTES = 1024 * 1024
+CHUNK_BYTES = 1024 * 1024  # most read1() returns at once; it returns whatever has arrived, so the deadline is met
 SNIFF_BYTES = 4096
 
 # Hosts whose URLs are web pages around a video, fetched with yt-dlp (suffix match on the host name).

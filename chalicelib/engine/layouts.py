@@ -325,7 +325,7 @@ class FramedClip:
 
 
 def frame_clip(
-    video: Path, start: float, end: float, out_w: int, out_h: int, words: list[Word], layout: str = "auto",
+    video: Path | str, start: float, end: float, out_w: int, out_h: int, words: list[Word], layout: str = "auto",
     *, settings: Settings, keyframes: list[LayoutKeyframe] | None = None,
 ) -> FramedClip:
     """Analyse clip [start, end) of `video` (cached across sizes), label who speaks each of `words`

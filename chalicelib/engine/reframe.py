@@ -26,6 +26,7 @@ import numpy as np
 
 from ..settings import Settings
 from .errors import CorruptMedia, NoVideoStream
+from .ffmpeg import is_url, url_input_options
 from .tracks import FULL_SCAN_SECONDS, FaceTrack, Tracker
 from .types import CropPlan, CropSegment
 
@@ -183,10 +184,12 @@ def _rotate(img: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(img, k)) if k else img
 
 
-def _analyse(video: Path, start: float, end: float, samples_per_second: float) -> _Analysis:
+def _analyse(
+    video: Path | str, start: float, end: float, samples_per_second: float, options: dict[str, str] | None = None
+) -> _Analysis:
     """Decode [start, end) once: scene cuts on every frame, faces on sampled frames."""
     try:
-        container = av.open(str(video))
+        container = av.open(str(video), options=options or {})
     except av.error.FFmpegError as exc:
         raise CorruptMedia(f"cannot open video for reframing: {exc}") from None
     with container:
@@ -415,10 +418,14 @@ def _analyse_file(
     return _analyse(video, start, end, samples_per_second)
 
 
-def analyse_clip(video: Path, start: float, end: float, *, settings: Settings) -> _Analysis:
-    """The clip's one low-resolution decode (cuts, faces, face tracks, mouth activity), shared by all sizes."""
-    video = Path(video)
+def analyse_clip(video: Path | str, start: float, end: float, *, settings: Settings) -> _Analysis:
+    """The clip's one low-resolution decode (cuts, faces, face tracks, mouth activity), shared by all sizes.
+
+    `video` is a file or an http(s) URL (decoded with range requests from the clip's start)."""
     rate = settings.face_samples_per_second
+    if is_url(video):
+        return _analyse(video, start, end, rate, url_input_options(video, settings.source_request_bytes))
+    video = Path(video)
     try:
         st = video.stat()
     except OSError:
@@ -426,7 +433,9 @@ def analyse_clip(video: Path, start: float, end: float, *, settings: Settings) -
     return _analyse_file(video, (st.st_ino, st.st_size, st.st_mtime_ns), start, end, rate)
 
 
-def plan_crop(video: Path, start: float, end: float, out_w: int, out_h: int, *, settings: Settings) -> CropPlan:
+def plan_crop(
+    video: Path | str, start: float, end: float, out_w: int, out_h: int, *, settings: Settings
+) -> CropPlan:
     """Plan how clip [start, end) of `video` is framed at out_w x out_h: a face-following crop or a fit."""
     an = analyse_clip(video, start, end, settings=settings)
     return plan_from_analysis(an, out_w, out_h, settings.face_samples_per_second)

@@ -10,7 +10,7 @@ import av
 
 from ..settings import Settings
 from .errors import RenderFailed
-from .ffmpeg import run_ffmpeg
+from .ffmpeg import run_ffmpeg, url_input_options
 from .fonts import fonts_dir
 from .reframe import crop_expressions
 from .types import CropPlan, CropSegment, RenderedFile
@@ -116,10 +116,10 @@ def video_filter(plan: CropPlan, ass: Path | None, *, fps_first: bool = True, an
     return graph + "setsar=1,format=yuv420p[v]"
 
 
-def _source_video(source: Path) -> tuple[float, bool]:
+def _source_video(source: Path | str, options: dict[str, str]) -> tuple[float, bool]:
     """(average frame rate or 0.0 when unknown, whether pixels are non-square; True when unknown)."""
     try:
-        with av.open(str(source)) as c:
+        with av.open(str(source), options=options) as c:
             if not c.streams.video:
                 return 0.0, True
             stream = c.streams.video[0]
@@ -137,7 +137,7 @@ def _tmp_name(out: Path, suffix: str) -> Path:
 
 
 def render_clip(
-    source: Path,
+    source: Path | str,
     start: float,
     end: float,
     plan: CropPlan,
@@ -146,11 +146,15 @@ def render_clip(
     *,
     settings: Settings,
 ) -> RenderedFile:
-    """Render source[start:end) framed by `plan` with burned-in `ass` captions to an MP4 at `out`."""
+    """Render source[start:end) framed by `plan` with burned-in `ass` captions to an MP4 at `out`.
+
+    `source` is a file or an http(s) URL: `-ss`/`-t` before `-i` make ffmpeg seek (range requests) and
+    read only the clip's range plus the container index."""
     duration = end - start
     if duration <= 0:
         raise RenderFailed(f"empty clip range {start:.3f}-{end:.3f}")
-    fps, anamorphic = _source_video(source)
+    url_options = url_input_options(source, settings.source_request_bytes)
+    fps, anamorphic = _source_video(source, url_options)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(out, ".mp4")
@@ -158,6 +162,7 @@ def render_clip(
         "-y",
         "-ss", f"{start:.3f}",
         "-t", f"{duration:.3f}",
+        *(arg for name, value in url_options.items() for arg in (f"-{name}", value)),
         "-i", str(source),
         "-filter_complex", video_filter(plan, ass, fps_first=not 0 < fps <= OUT_FPS + 0.5, anamorphic=anamorphic),
         "-map", "[v]",

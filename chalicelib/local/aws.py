@@ -29,7 +29,7 @@ import boto3
 import yaml
 
 from ..data import models
-from ..pipeline.functions import FUNCTIONS
+from ..pipeline.functions import FUNCTIONS, asl_with_number_placeholders
 from ..settings import Settings, get_settings
 from . import dynamodb_seam, lambda_seam
 
@@ -58,8 +58,11 @@ class LocalResources:
 
 
 def load_definition(substitutions: dict[str, Any], path: Path = ASL_PATH) -> str:
-    """The ASL text with every ${Name} replaced (as DefinitionSubstitutions does); must parse as JSON."""
-    text = path.read_text()
+    """The ASL text with every ${Name} replaced (as DefinitionSubstitutions does); must parse as JSON.
+
+    The committed file is JSON with numeric placeholders quoted; they are unquoted first, as in the
+    deployed copy (infra/package.py), so they become numbers."""
+    text = asl_with_number_placeholders(path.read_text())
     missing = sorted(set(_PLACEHOLDER.findall(text)) - set(substitutions))
     if missing:
         raise KeyError(f"no substitution for {', '.join(missing)}")

@@ -27,7 +27,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from ..data import storage
 from ..data.aws import stepfunctions_client
-from ..data.models import Clip, Project, PromptJob, utcnow
+from ..data.models import IN_FLIGHT, Clip, Project, PromptJob, utcnow
 from ..engine.errors import TransientError
 from ..observability import get_logger
 from ..settings import get_settings
@@ -115,6 +115,9 @@ def update_project(project_id: str, **values: Any) -> Project:
     Returns the updated row (UpdateItem answers with every attribute, so no re-read is needed)."""
     values.setdefault("updated_at", utcnow())
     actions = [getattr(Project, name).set(value) for name, value in values.items()]
+    if "status" in values:  # the sparse in-flight index holds processing projects only
+        actions.append(Project.in_flight.set(IN_FLIGHT) if values["status"] == IN_FLIGHT
+                       else Project.in_flight.remove())
     probe = Project(project_id)
     try:
         probe.update(actions=actions, condition=Project.project_id.exists())

@@ -42,3 +42,15 @@ FUNCTIONS: tuple[StepFunction, ...] = (
 )
 
 ASL_PLACEHOLDERS: tuple[str, ...] = tuple(f.placeholder for f in FUNCTIONS if f.placeholder)
+
+# Numeric DefinitionSubstitutions. The committed ASL keeps them quoted ("MaxConcurrency": "${RenderMaxConcurrency}")
+# so the file is valid JSON as it is; `asl_with_number_placeholders` unquotes them for the deployed copy (and the
+# local loader), where the substituted value must be a JSON number.
+ASL_NUMBERS: tuple[str, ...] = ("RenderMaxConcurrency", "TranscribeMaxConcurrency")
+
+
+def asl_with_number_placeholders(text: str) -> str:
+    """The committed ASL text with each numeric placeholder unquoted (`"${X}"` -> `${X}`)."""
+    for name in ASL_NUMBERS:
+        text = text.replace(f'"${{{name}}}"', f"${{{name}}}")
+    return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,6 +17,17 @@ from ..settings import get_settings
 from .common import State, StepContext, ensure_still_there, load_project, step, workspace
 
 RENDER_PROGRESS_SPAN = 35  # progress moves from 55 to 90 across all renders
+
+
+RENDER_URL_SECONDS = 3600  # the presigned source URL outlives the function's 900 s timeout
+
+
+def render_source(src_key: str, work: Path) -> str | Path:
+    """What the engine reads: a presigned URL (ffmpeg and PyAV seek to the clip with HTTP range requests and
+    read only its range plus the MP4 index), or with render_source=download a local copy of the whole source."""
+    if get_settings().render_source == "url":
+        return storage.presign_get(src_key, expires_in=RENDER_URL_SECONDS)
+    return storage.get_file(src_key, work / "source" / src_key.rsplit("/", 1)[-1])
 
 
 @step("render")
@@ -37,8 +49,7 @@ def handler(ctx: StepContext) -> State:
     style = entry.get("style") or {}
     caption_style = (style.get("captions") or {}).get("preset") or entry.get("caption_style") or project.caption_style
     with workspace("render") as work:
-        src_key = ctx.state["source_key"]
-        src = storage.get_file(src_key, work / "source" / src_key.rsplit("/", 1)[-1])
+        src = render_source(ctx.state["source_key"], work)
         result = render_one(
             src, clip, transcript, job, caption_style, work / "out", settings=get_settings(),
             layout=entry["layout"] if isinstance(entry.get("layout"), str) else project.layout or "auto",

@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import UpdateError
 
 from ..data import storage
-from ..data.models import Clip, Project, utcnow
+from ..data.models import IN_FLIGHT, Clip, Project, utcnow
 from ..data.uploads import sweep_unused_uploads
 from ..settings import get_settings
 from .common import execution_status, logger, new_metrics
@@ -48,7 +48,8 @@ def sweep(now: Any = None) -> list[str]:
     """Fail stuck projects; returns the ids it failed."""
     now = now or utcnow()
     failed: list[str] = []
-    for project in Project.scan(Project.status == "processing"):
+    # the sparse in-flight index holds only processing projects: no table scan
+    for project in Project.in_flight_index.query(IN_FLIGHT):
         found = verdict(project, now)
         if found and fail_project(project.project_id, *found):
             failed.append(project.project_id)

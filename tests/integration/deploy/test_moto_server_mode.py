@@ -50,4 +50,5 @@ def test_provisioned_pipeline_runs_against_a_moto_server() -> None:
     import json
 
     got = json.loads(lines[-1][len("RESULT "):])
-    assert got["execution"] == "FAILED" and got["project"] == "failed" and got["code"], got
+    # the missing file:// source is refused by ingest as not_media, recorded by MarkFailed as that code
+    assert got == {"execution": "FAILED", "project": "failed", "code": "not_media"}, got

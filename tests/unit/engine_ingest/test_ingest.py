@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,4 +215,39 @@ def test_ytdlp_download_error_maps_to_unreachable(serve, test_site, tmp_path: Pa
         download_video_page(url, tmp_path, settings=site_settings(test_site))
     with pytest.raises(UrlUnreachable, match="cannot download"):
         download_video_page(srv.url("/klipstar-test/page"), tmp_path, settings=site_settings(test_site))
+    assert leftovers(tmp_path) == []
+
+
+def trickle(head: bytes, chunk: bytes, interval: float, total: int) -> Callable[[Any], None]:
+    """A route sending `head` then `chunk` every `interval` s: a source too slow to finish in time."""
+
+    def route(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Length", str(len(head) + total))
+        handler.end_headers()
+        handler.wfile.write(head)
+        handler.wfile.flush()
+        sent = 0
+        while sent < total:
+            time.sleep(interval)
+            handler.wfile.write(chunk)
+            handler.wfile.flush()
+            sent += len(chunk)
+
+    return route
+
+
+def test_source_slower_than_the_ingest_deadline_fails_with_its_own_code(serve, tmp_path: Path,
+                                                                      talk_path: Path) -> None:
+    """Steady but slow (never a read timeout): refused at the ingest-bound cap with source_timeout, no file left."""
+    head = talk_path.read_bytes()[:8192]  # real MP4 bytes: passes the media sniffing
+    srv = serve({"/slow.mp4": trickle(head, b"\0" * 4096, 0.05, 50 * 1024 * 1024)})
+    started = time.monotonic()
+    slow_settings = settings(allow_private_urls=True, download_timeout_seconds=0.5, download_max_seconds=1.0)
+    assert slow_settings.download_deadline_seconds == 1.0  # the cap wins over the per-GB allowance (~805 s)
+    with pytest.raises(SourceTimeout, match="POST /v1/uploads") as caught:
+        fetch_source(srv.url("/slow.mp4"), tmp_path, settings=slow_settings)
+    assert caught.value.code == "source_timeout"
+    assert time.monotonic() - started < 10  # checked while downloading, not after
     assert leftovers(tmp_path) == []

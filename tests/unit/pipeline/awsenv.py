@@ -32,6 +32,7 @@ BASE_ENV = {
     "KLIPSTAR_WHISPER_THREADS": "2",
     "KLIPSTAR_RENDER_CONCURRENCY": "2",
     "KLIPSTAR_X264_PRESET": "ultrafast",
+    "KLIPSTAR_RENDER_SOURCE": "download",  # in-process moto: presigned URLs reach no server
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "KlipstarTest",
     "POWERTOOLS_DEV": "false",

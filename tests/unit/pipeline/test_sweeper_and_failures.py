@@ -75,6 +75,21 @@ def test_sweeper_fails_projects_whose_execution_ended_or_vanished(world: Any) ->
     # three projects failed -> three slots back (6 taken, 3 still held: running, young, done-but-never-released)
     assert quotas.in_flight("sweepco") == 3
     assert sweeper.sweep() == []  # idempotent
+    # the sweeper reads the sparse in-flight index: failed and completed projects have left it
+    indexed = {p.project_id for p in Project.in_flight_index.query("processing")}
+    assert {"proj_sw_run", "proj_sw_young"} <= indexed
+    assert not indexed & {"proj_sw_stop", "proj_sw_lost", "proj_sw_nostart", "proj_sw_done"}
+
+
+def test_sweeper_queries_the_index_and_never_scans(world: Any, monkeypatch: Any) -> None:
+    make_account("scanco", "whsec_z")
+    make_project("proj_scan_old", tenant="scanco#live", created_at=utcnow() - timedelta(hours=1))
+
+    def no_scan(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the sweeper scanned the projects table")
+
+    monkeypatch.setattr(Project, "scan", no_scan)
+    assert "proj_scan_old" in sweeper.sweep()
 
 
 def test_scheduled_lambda_entry_runs_the_sweep(world: Any) -> None:
