@@ -23,7 +23,7 @@ from .ytdlp import ytdlp_download
 
 log = logging.getLogger(__name__)
 
-CHUNK_BYTES = 1024 * 1024  # most read1() returns at once; it returns whatever has arrived, so the deadline is met
+CHUNK_BYTES = 1024 * 1024  # at most this per read1(), which returns whatever has arrived (deadline checked between)
 SNIFF_BYTES = 4096
 
 # Hosts whose URLs are web pages around a video, fetched with yt-dlp (suffix match on the host name).
