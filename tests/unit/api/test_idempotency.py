@@ -102,7 +102,7 @@ def test_publish_twice_with_one_key_queues_once(env):
     key = env.key("acme")
     seeded = seed_completed_project("acme")
     sa = seed_social_account("acme", "youtube")
-    body = {"platform": "youtube_shorts", "account_id": sa, "title": "Hi"}
+    body = {"platform": "youtube_shorts", "account_id": sa, "title": "Hi", "privacy": "private"}
     hdr = {"Idempotency-Key": "pub-1"}
     r1 = env.call("POST", f"/v1/clips/{seeded['clip_ids'][0]}/publish", key, body, headers=hdr)
     r2 = env.call("POST", f"/v1/clips/{seeded['clip_ids'][0]}/publish", key, body, headers=hdr)

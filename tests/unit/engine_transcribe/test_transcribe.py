@@ -141,8 +141,9 @@ def test_no_speech(no_speech_path: Path, tmp_path: Path) -> None:
 
 
 def test_language_options(talk_wav: Path) -> None:
+    english_model = load_settings(environ={}, whisper_model=tr.default_model_dir())  # tiny.en named explicitly
     with pytest.raises(InvalidOptions, match="English-only"):
-        tr.transcribe(talk_wav, language="de", settings=SETTINGS, offset=0.0, duration=7.0)
+        tr.transcribe(talk_wav, language="de", settings=english_model, offset=0.0, duration=7.0)
     with pytest.raises(InvalidOptions, match="unknown language"):
         tr.transcribe(talk_wav, language="xx", settings=SETTINGS, offset=0.0, duration=7.0)
     part = tr.transcribe(talk_wav, language="EN", settings=SETTINGS, offset=0.0, duration=7.0)
