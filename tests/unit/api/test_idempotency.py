@@ -73,7 +73,7 @@ def test_failed_requests_are_not_stored(env):
     key = env.key("acme")
     hdr = {"Idempotency-Key": "retry-1"}
     bad = env.call("POST", "/v1/projects", key, {"video_url": "ftp://x.example.com/a"}, headers=hdr)
-    assert bad.status == 400
+    assert bad.status == 422 and bad.json["error"]["code"] == "url_refused"
     # fixing the body under the same key is allowed: the failed attempt left no record
     good = env.call("POST", "/v1/projects", key, BODY, headers=hdr)
     assert good.status == 201
@@ -102,7 +102,7 @@ def test_publish_twice_with_one_key_queues_once(env):
     key = env.key("acme")
     seeded = seed_completed_project("acme")
     sa = seed_social_account("acme", "youtube")
-    body = {"platform": "youtube_shorts", "account_id": sa, "title": "Hi"}
+    body = {"platform": "youtube_shorts", "account_id": sa, "title": "Hi", "privacy": "private"}  # unverified app
     hdr = {"Idempotency-Key": "pub-1"}
     r1 = env.call("POST", f"/v1/clips/{seeded['clip_ids'][0]}/publish", key, body, headers=hdr)
     r2 = env.call("POST", f"/v1/clips/{seeded['clip_ids'][0]}/publish", key, body, headers=hdr)
