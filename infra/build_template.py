@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chalicelib.api.errors import gateway_responses  # noqa: E402
+from chalicelib.data import storage  # noqa: E402
 from chalicelib.data.models import ALL_MODELS  # noqa: E402
 from chalicelib.pipeline.functions import FUNCTIONS  # noqa: E402
 
@@ -175,6 +176,13 @@ def get_secret(param: str, condition: str) -> dict[str, Any]:
     return {"Fn::If": [condition, stmt, ref("AWS::NoValue")]}
 
 
+def uploads_lifecycle_rule() -> dict[str, Any]:
+    """storage.uploads_lifecycle_rule() in CloudFormation's shape: objects under uploads/ expire."""
+    rule = storage.uploads_lifecycle_rule()
+    return {"Id": rule["ID"], "Status": rule["Status"], "Prefix": rule["Filter"]["Prefix"],
+            "ExpirationInDays": rule["Expiration"]["Days"]}
+
+
 def s3(*actions: str) -> list[dict[str, Any]]:
     """Object actions on the media bucket (unused on R2, whose keys come from the credentials secret)."""
     object_actions = [f"s3:{a}" for a in actions if a != "ListBucket"]
@@ -308,7 +316,8 @@ def build() -> dict[str, Any]:
                 {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
             "LifecycleConfiguration": {"Rules": [
                 {"Id": "abort-incomplete-multipart", "Status": "Enabled",
-                 "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}}]},
+                 "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}},
+                uploads_lifecycle_rule()]},
         },
     }
     for name, visibility in (("Webhook", 720), ("Publish", 5400)):

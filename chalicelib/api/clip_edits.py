@@ -48,24 +48,24 @@ def platform_cap(project: Project) -> float:
 
 
 def resolve_range(project: Project, transcript: Transcript, start: float, end: float) -> SnappedRange:
-    """400 naming the field for a range that is empty, outside the source or over the platforms' limit;
+    """422 naming the field for a range that is empty, outside the source or over the platforms' limit;
     otherwise the range snapped to pauses around whole words."""
     source_end = float(project.source_seconds or transcript.duration)
     if start >= end:
-        raise ApiError(400, "invalid_range", f"start ({start:g}) must be before end ({end:g}).", param="start")
+        raise ApiError(422, "invalid_range", f"start ({start:g}) must be before end ({end:g}).", param="start")
     if start >= source_end:
-        raise ApiError(400, "range_outside_source", f"start ({start:g}) is past the source's end "
+        raise ApiError(422, "range_outside_source", f"start ({start:g}) is past the source's end "
                        f"({source_end:.3f} s).", param="start")
     if end > source_end + EDGE_SLACK:
-        raise ApiError(400, "range_outside_source", f"end ({end:g}) is past the source's end ({source_end:.3f} s).",
+        raise ApiError(422, "range_outside_source", f"end ({end:g}) is past the source's end ({source_end:.3f} s).",
                        param="end")
     try:
         snapped = snap_range(transcript, start, end)
     except InvalidOptions as exc:
-        raise ApiError(400, "invalid_range", exc.message[:1].upper() + exc.message[1:] + ".", param="start") from None
+        raise ApiError(422, "invalid_range", exc.message[:1].upper() + exc.message[1:] + ".", param="start") from None
     cap = platform_cap(project)
     if snapped.duration > cap + 1e-6:
-        raise ApiError(400, "clip_too_long", f"The clip would last {snapped.duration:.1f} s; the project's "
+        raise ApiError(422, "clip_too_long", f"The clip would last {snapped.duration:.1f} s; the project's "
                        f"platforms allow {cap:g} s.", param="end")
     return snapped
 
@@ -87,7 +87,7 @@ def layout_value(layout: str | list[LayoutKeyframe] | None) -> str | list[dict[s
 
 def check_template(template_id: str | None) -> None:
     if template_id is not None:  # style templates do not exist yet: nothing can match
-        raise ApiError(400, "template_not_found", f"No such template: {template_id[:100]!r}.", param="template_id")
+        raise ApiError(422, "template_not_found", f"No such template: {template_id[:100]!r}.", param="template_id")
 
 
 def next_version(clip: Clip) -> int:

@@ -41,7 +41,7 @@ def stop_pipeline(execution_arn: str | None, cause: str) -> None:
 
 
 def screen_url(url: str, param: str) -> None:
-    """The URL guard at request time: 400 url_refused naming `param` for a refused scheme or address.
+    """The URL guard at request time: 422 url_refused naming `param` for a refused scheme or address.
 
     A name that does not resolve right now is accepted here; the pipeline resolves again when it
     fetches (through the guarded session) and fails the project with url_unreachable.
@@ -49,6 +49,6 @@ def screen_url(url: str, param: str) -> None:
     try:
         check_url(url, get_settings().private_urls_allowed)
     except UrlRefused as exc:
-        raise ApiError(400, "url_refused", exc.message, param=param) from None
+        raise ApiError(422, "url_refused", exc.message, param=param) from None
     except UrlUnreachable:
         return

@@ -20,7 +20,10 @@ STATUS_TEXT: dict[int, str] = {
     200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad request (param names the field)",
     401: "Missing or invalid API key", 403: "Revoked key or feature outside the plan", 404: "No such resource",
     409: "Conflict (state, or an Idempotency-Key still in flight)", 413: "Body too large",
-    415: "Unsupported media type", 422: "Unprocessable (or Idempotency-Key reused with another body)",
+    415: "Unsupported media type",
+    422: "Well formed but refused (param names the field): a URL the address guard refuses, min_duration over "
+    "max_duration, a platform's limit, a state the resource is not in; or an Idempotency-Key reused with "
+    "another body",
     429: "Rate or concurrency limit reached (see Retry-After)", 500: "Internal error",
 }
 _RATE_HEADERS = {
@@ -82,7 +85,9 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     if spec.idempotent and spec.auth:
         params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                        "description": "Makes a retry safe: the same key and body replay the first response.",
-                       "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+                       # printable ASCII without surrounding spaces (validate_key refuses the rest)
+                       "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                                  "pattern": "^[!-~](?:[ -~]{0,253}[!-~])?$"}})
     if params:
         op["parameters"] = params
     if spec.request_model is not None:

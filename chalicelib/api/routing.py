@@ -122,6 +122,12 @@ def json_depth(raw: bytes) -> int:
     return deepest
 
 
+def _integral(literal: str) -> float:
+    """A JSON number with a fraction or exponent; 976.0 is an integer in JSON Schema (and the document), so int."""
+    value = float(literal)
+    return int(value) if value.is_integer() else value
+
+
 def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
     """The validated model from the raw request body (400 invalid_json unless it is a JSON object)."""
     try:
@@ -131,13 +137,13 @@ def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
     if not text.strip():
         text = "{}"
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_float=_integral)
     except ValueError:
         raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
     try:
-        return model.model_validate_json(text)
+        return model.model_validate_json(json.dumps(data))
     except ValidationError as exc:
         raise validation_error(exc) from None
 

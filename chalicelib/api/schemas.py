@@ -21,7 +21,12 @@ Layout = Literal["auto", "focus", "split", "fit"]
 if set(Layout.__args__) != set(LAYOUTS):
     raise ImportError("Layout is out of step with engine.types.LAYOUTS")
 
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+# A visible character in every regex dialect that reads the document: `\S` differs between the validator's
+# (U+0085 is white space), ECMA's (U+FEFF is) and a fuzzer's, so patterns use this instead.
+VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\ufeff]"
+# A URL: a scheme, a colon, no white space. Which schemes and addresses are fetched is the address guard's
+# call at request time (422 url_refused), since no schema can say what a name resolves to.
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=rf"^[A-Za-z][A-Za-z0-9+.-]*:{VISIBLE}+$")]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
 
 
@@ -40,6 +45,12 @@ class Out(BaseModel):
 
 class ProjectCreate(Request):
     """POST /v1/projects. Give exactly one of video_url and upload_id."""
+
+    # stated in the document too: either a video_url string (and no upload_id) or an upload_id string
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": ["video_url"], "properties": {"video_url": {"type": "string"}, "upload_id": {"type": "null"}}},
+        {"required": ["upload_id"], "properties": {"upload_id": {"type": "string"}, "video_url": {"type": "null"}}},
+    ]})
 
     video_url: Url | None = Field(None, description="http(s) URL of the video (or a video page).")
     upload_id: Annotated[str, StringConstraints(pattern=r"^upl_[A-Za-z0-9]{1,64}$")] | None = Field(
@@ -92,12 +103,13 @@ class UploadComplete(Request):
 class PromptCreate(Request):
     """POST /v1/projects/{project_id}/prompt."""
 
-    prompt: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
+    prompt: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=VISIBLE)]
     max_clips: int = Field(3, ge=1, le=10)
 
 
 PublishTag = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=r'^#?[^#,<>"\s](?:[^#,<>"]*[^#,<>"\s])?$')
+    str, StringConstraints(min_length=1, max_length=100,
+                           pattern=r'^#?[^#,<>"\s\x00-\x1f\x7f-\x9f\ufeff](?:[^#,<>"]*[^#,<>"\s\x00-\x1f\x7f-\x9f\ufeff])?$')
 ]
 
 
@@ -119,7 +131,7 @@ class PublishCreate(Request):
 
 LayoutName = Literal["auto", "focus", "split", "fit"]
 ClipOrder = Literal["rank", "score", "timeline"]
-Hashtag = Annotated[str, StringConstraints(pattern=r"^#?[^\s#]{1,60}$")]
+Hashtag = Annotated[str, StringConstraints(pattern=r"^#?[^\s#\x00-\x1f\x7f-\x9f\ufeff]{1,60}$")]
 
 
 class CaptionStyleIn(Request):
@@ -139,17 +151,19 @@ class LayoutKeyframe(Request):
 
 class WordFix(Request):
     index: int = Field(ge=0, description="Index into the clip's transcript.words.")
-    text: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE)]
 
 
 class ClipEdit(Request):
     """PATCH /v1/clips/{clip_id}: title and hashtags apply at once; anything else renders a new version."""
 
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})  # an empty edit is 400 empty_edit
+
     start: float | None = Field(None, ge=0, description="Source seconds; snapped to a pause before a word.")
     end: float | None = Field(None, gt=0, description="Source seconds; snapped to a pause after a word.")
     words: list[WordFix] | None = Field(None, min_length=1, max_length=500,
                                         description="Caption text corrections (timings are kept).")
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")] | None = None
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE)] | None = None
     hashtags: list[Hashtag] | None = Field(None, max_length=30)
     style: StyleIn | None = None
     template_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None

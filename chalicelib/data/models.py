@@ -349,7 +349,7 @@ class Upload(Model):
     Meta = _meta("uploads")
     upload_id = UnicodeAttribute(hash_key=True)  # "upl_…"
     tenant = UnicodeAttribute()
-    key = UnicodeAttribute()  # object key under the tenant's uploads/ prefix
+    key = UnicodeAttribute()  # object key under uploads/ (storage.upload_key)
     filename = UnicodeAttribute()
     content_type = UnicodeAttribute()
     size = NumberAttribute()
@@ -358,7 +358,7 @@ class Upload(Model):
     status = UnicodeAttribute(default="pending")  # pending | uploaded | consumed
     project_id = UnicodeAttribute(null=True)  # the project that consumed it
     created_at = UTCDateTimeAttribute(default=utcnow)
-    expires_at = TTLAttribute(null=True)  # unconsumed uploads expire (the bucket lifecycle removes objects)
+    expires_at = TTLAttribute(null=True)  # unconsumed uploads expire (sweeper and lifecycle rule remove objects)
 
 
 class IdempotencyRecord(Model):

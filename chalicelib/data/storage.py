@@ -3,7 +3,7 @@
 Objects live under per-tenant prefixes and are never public; callers get SigV4 presigned URLs.
 Key layout (one function per kind of key below, so no caller builds keys by hand):
 
-    accounts/<account>/<mode>/uploads/<upload_id>/<filename>
+    uploads/<account>/<mode>/<upload_id>/<filename>        (until a project's ingest moves it to source/)
     accounts/<account>/<mode>/projects/<project_id>/source/<filename>
     accounts/<account>/<mode>/projects/<project_id>/transcript.json
     accounts/<account>/<mode>/projects/<project_id>/work/<name>          (stage outputs)
@@ -31,8 +31,21 @@ def tenant_prefix(tenant: str) -> str:
     return f"accounts/{account_id}/{mode}/"
 
 
+# Uploads live under one bucket-wide prefix that a lifecycle rule empties after UPLOAD_OBJECT_DAYS: an upload
+# no project used loses its object even if the sweeper never runs. Ingest moves a used upload to the project's
+# source/ key, out of the rule's reach. Prefix rules work on S3 and R2 alike (R2 has no tag filters).
+UPLOADS_PREFIX = "uploads/"
+UPLOAD_OBJECT_DAYS = 3
+
+
 def upload_key(tenant: str, upload_id: str, filename: str) -> str:
-    return f"{tenant_prefix(tenant)}uploads/{upload_id}/{Path(filename).name}"
+    return f"{UPLOADS_PREFIX}{tenant_prefix(tenant).removeprefix('accounts/')}{upload_id}/{Path(filename).name}"
+
+
+def uploads_lifecycle_rule() -> dict[str, Any]:
+    """The bucket lifecycle rule (S3 API shape) that expires objects under UPLOADS_PREFIX."""
+    return {"ID": "expire-unused-uploads", "Status": "Enabled", "Filter": {"Prefix": UPLOADS_PREFIX},
+            "Expiration": {"Days": UPLOAD_OBJECT_DAYS}}
 
 
 def project_prefix(tenant: str, project_id: str) -> str:
@@ -142,6 +155,11 @@ def delete_prefix(prefix: str) -> int:
             client.delete_objects(Bucket=bucket(), Delete={"Objects": objects, "Quiet": True})
             deleted += len(objects)
     return deleted
+
+
+def copy_object(src: str, dst: str) -> None:
+    """Copy `src` to `dst` inside the bucket (server side; multipart copy for big objects)."""
+    s3_client().copy({"Bucket": bucket(), "Key": src}, bucket(), dst)
 
 
 def list_keys(prefix: str) -> list[str]:

@@ -13,8 +13,11 @@ from .models import Upload
 
 # An upload no project has used this long after its creation loses its object and row (the sweeper).
 UNUSED_LIFETIME = timedelta(days=2)
-# The row's DynamoDB TTL comes later than that, so the sweeper always sees the row it must clean up after.
-ROW_TTL = UNUSED_LIFETIME + timedelta(days=1)
+# The row's DynamoDB TTL comes later than that, so the sweeper always sees the row it must clean up after;
+# the bucket's lifecycle rule removes a forgotten object at the same age (storage.UPLOAD_OBJECT_DAYS).
+ROW_TTL = timedelta(days=storage.UPLOAD_OBJECT_DAYS)
+if UNUSED_LIFETIME + timedelta(days=1) > ROW_TTL:
+    raise ImportError("uploads must outlive UNUSED_LIFETIME by a day before the lifecycle rule removes them")
 
 
 def discard_upload(upload: Upload) -> bool:

@@ -125,7 +125,10 @@ def resolve_and_check(host: str, port: int, allow_private: bool) -> list[str]:
 
 def check_url(url: str, allow_private: bool) -> None:
     """Raise UrlRefused unless `url` may be fetched (scheme allowed, every resolved address allowed)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise UrlRefused("malformed URL") from None
     scheme = parts.scheme.lower()
     if scheme == "file":
         if not allow_private:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import boto3
 import yaml
 
-from ..data import models
+from ..data import models, storage
 from ..pipeline.functions import FUNCTIONS, asl_with_number_placeholders
 from ..settings import Settings, get_settings
 from . import dynamodb_seam, lambda_seam
@@ -139,6 +139,9 @@ def create_bucket(settings: Settings, endpoint_url: str | None) -> None:
             )
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
+    s3.put_bucket_lifecycle_configuration(  # as deployed: unused uploads expire
+        Bucket=settings.bucket, LifecycleConfiguration={"Rules": [storage.uploads_lifecycle_rule()]}
+    )
 
 
 def create_functions(settings: Settings, endpoint_url: str | None, prefix: str) -> dict[str, str]:

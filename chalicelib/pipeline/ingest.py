@@ -24,16 +24,23 @@ from .common import (
 
 
 def _stored_source(project: Project) -> str | None:
-    """The object key of a source already in storage (an upload), if any."""
+    """The object key of a source already in storage (an upload, moved to the project's source/), if any."""
     if project.source_key:
         return project.source_key
-    if project.upload_key:
-        return project.upload_key
-    if project.upload_id:
+    upload = project.upload_key
+    if not upload and project.upload_id:
         folder = storage.upload_key(project.tenant, project.upload_id, "x").rsplit("/", 1)[0] + "/"
         keys = storage.list_keys(folder)
-        return keys[0] if keys else None
-    return None
+        upload = keys[0] if keys else None
+    if upload and upload.startswith(storage.UPLOADS_PREFIX):
+        # out of the uploads/ lifecycle rule's reach before anything else: copy, record (a retry of this step
+        # reads the copy), then delete the upload's object
+        moved = storage.source_key(project.tenant, project.project_id, Path(upload).name)
+        storage.copy_object(upload, moved)
+        update_project(project.project_id, source_key=moved)
+        storage.delete_prefix(upload.rsplit("/", 1)[0] + "/")
+        return moved
+    return upload
 
 
 @step("ingest")

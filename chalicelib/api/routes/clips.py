@@ -71,7 +71,7 @@ def publish_clip(call: Call) -> Reply:
             schedule_at = schedule_at.replace(tzinfo=UTC)
         now = utcnow()
         if schedule_at <= now or schedule_at > now + MAX_SCHEDULE_AHEAD:
-            raise ApiError(400, "invalid_field", "schedule_at must be in the future (at most a year ahead).",
+            raise ApiError(422, "invalid_field", "schedule_at must be in the future (at most a year ahead).",
                            param="schedule_at")
     now = utcnow()
     pub = Publication(

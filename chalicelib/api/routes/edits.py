@@ -31,7 +31,7 @@ def _word_fixes(clip: Clip, transcript: Transcript, body: ClipEdit) -> dict[str,
     count = len((clip.transcript or {}).get("words", []))
     for n, fix in enumerate(body.words):
         if fix.index >= count:
-            raise ApiError(400, "invalid_field", f"words[{n}].index {fix.index} is past the clip's {count} words.",
+            raise ApiError(422, "invalid_field", f"words[{n}].index {fix.index} is past the clip's {count} words.",
                            param=f"words.{n}.index")
         fixes[str(first + fix.index)] = " ".join(fix.text.split())
     return fixes

@@ -7,6 +7,7 @@ from pynamodb.exceptions import UpdateError
 
 from ...data import quotas
 from ...data.models import Project, PromptJob, Upload, utcnow
+from ...data.uploads import UNUSED_LIFETIME
 from ...engine.errors import InvalidOptions
 from ...engine.types import ClipOptions
 from ...shapes import project_out, prompt_job_out
@@ -32,7 +33,7 @@ TAG = "projects"
 
 def _check_options(body: ProjectCreate) -> None:
     if body.min_duration > body.max_duration:
-        raise ApiError(400, "invalid_field", "min_duration must not exceed max_duration.", param="min_duration")
+        raise ApiError(422, "invalid_field", "min_duration must not exceed max_duration.", param="min_duration")
     try:
         ClipOptions(
             max_clips=body.max_clips, caption_style=body.caption_style, platforms=list(body.platforms),
@@ -42,7 +43,7 @@ def _check_options(body: ProjectCreate) -> None:
     except InvalidOptions as exc:
         param = next((p for p in ("min_duration", "max_duration", "platforms", "max_clips", "caption_style", "layout")
                       if p in exc.message), None)
-        raise ApiError(400, "invalid_field", exc.message, param=param) from None
+        raise ApiError(422, "invalid_field", exc.message, param=param) from None
 
 
 def _claim_upload(tenant: str, upload_id: str, project_id: str) -> Upload:
@@ -50,6 +51,9 @@ def _claim_upload(tenant: str, upload_id: str, project_id: str) -> Upload:
     upload = load_upload(tenant, upload_id, param="upload_id")
     if upload.status == "consumed":
         raise ApiError(409, "upload_consumed", "This upload already belongs to a project.", param="upload_id")
+    if upload.created_at < utcnow() - UNUSED_LIFETIME:  # the sweeper and the bucket's lifecycle rule take it
+        raise ApiError(409, "upload_expired", "This upload is too old to use; upload the file again.",
+                       param="upload_id")
     if upload.status == "pending" and (upload.multipart_upload_id is not None or not finish_single_put(upload)):
         raise ApiError(409, "upload_incomplete", "The upload has not been completed yet.", param="upload_id")
     try:

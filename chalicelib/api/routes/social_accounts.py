@@ -19,11 +19,11 @@ from ...publishing.tokens import TokenCryptoError, decrypt_tokens, encrypt_token
 from ..errors import ApiError
 from ..loaders import load_owned, new_id
 from ..routing import Call, Reply, api_route
-from ..schemas import Out, Request
+from ..schemas import VISIBLE, Out, Request
 
 bp = Blueprint(__name__)
 TAG = "social-accounts"
-Token = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=r"^\S+$")]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=rf"^{VISIBLE}+$")]
 PlatformId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$")]
 AccountPlatform = Literal["youtube", "tiktok", "instagram"]
 

@@ -108,15 +108,15 @@ def complete_upload(call: Call) -> Reply:
         return Reply(200, upload_out(upload))
     if upload.multipart_upload_id is None:
         if body.parts:
-            raise ApiError(400, "invalid_field", "This upload is a single PUT; send no parts.", param="parts")
+            raise ApiError(422, "invalid_field", "This upload is a single PUT; send no parts.", param="parts")
         if not finish_single_put(upload):
             raise ApiError(409, "upload_incomplete", "Nothing has been uploaded to the upload URL yet.")
         return Reply(200, upload_out(upload))
     if not body.parts:
-        raise ApiError(400, "missing_field", "List every part's part_number and etag.", param="parts")
+        raise ApiError(422, "missing_field", "List every part's part_number and etag.", param="parts")
     numbers = [p.part_number for p in body.parts]
     if numbers != sorted(set(numbers)):
-        raise ApiError(400, "invalid_field", "Parts must be in ascending order without repeats.", param="parts")
+        raise ApiError(422, "invalid_field", "Parts must be in ascending order without repeats.", param="parts")
     try:
         storage.s3_client().complete_multipart_upload(
             Bucket=storage.bucket(), Key=upload.key, UploadId=upload.multipart_upload_id,

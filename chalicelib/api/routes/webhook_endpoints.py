@@ -46,7 +46,7 @@ class ListEndpointsQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(10, ge=1, le=100)
-    starting_after: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+    starting_after: Annotated[str, StringConstraints(pattern=r"^we_[A-Za-z0-9]{1,64}$")] | None = Field(
         None, description="Cursor: the id of the last endpoint of the previous page."
     )
 
@@ -97,7 +97,7 @@ def _load(tenant: str, endpoint_id: str) -> WebhookEndpoint:
 
 
 @api_route(bp, "/v1/webhook-endpoints", "POST", status=201, summary="Create a webhook endpoint (secret shown once)",
-           tag=TAG, request=EndpointCreate, response=EndpointOut, errors=(400, 409, 413, 415))
+           tag=TAG, request=EndpointCreate, response=EndpointOut, errors=(400, 409, 413, 415, 422))
 def create_webhook_endpoint(call: Call) -> Reply:
     body: EndpointCreate = call.body
     tenant = call.principal.tenant
@@ -115,17 +115,14 @@ def create_webhook_endpoint(call: Call) -> Reply:
 
 
 @api_route(bp, "/v1/webhook-endpoints", "GET", summary="List webhook endpoints, newest first", tag=TAG,
-           query=ListEndpointsQuery, response=EndpointList, errors=(400,))
+           query=ListEndpointsQuery, response=EndpointList, errors=(400, 404))
 def list_webhook_endpoints(call: Call) -> Reply:
     query: ListEndpointsQuery = call.query
     tenant = call.principal.tenant
     last_key = None
     if query.starting_after:
-        try:
-            cursor = _load(tenant, query.starting_after)
-        except ApiError:
-            raise ApiError(400, "invalid_cursor", "starting_after is not one of your webhook endpoints.",
-                           param="starting_after") from None
+        # a well-formed id that is not one of the caller's endpoints: 404 naming the parameter, as for projects
+        cursor = load_owned(WebhookEndpoint, "webhook endpoint", tenant, query.starting_after, "starting_after")
         last_key = {"endpoint_id": {"S": cursor.endpoint_id}, "tenant": {"S": tenant},
                     "created_at": {"S": WebhookEndpoint.created_at.serialize(cursor.created_at)}}
     rows = list(WebhookEndpoint.by_tenant.query(tenant, scan_index_forward=False, last_evaluated_key=last_key,

@@ -123,3 +123,73 @@ def test_probe_script_finds_nothing(served) -> None:
                           cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("ok  ") == 5
+
+
+MINT = """
+import json
+from chalicelib.local.runtime import attach_to_running_service
+attach_to_running_service()
+from chalicelib.data.keys import create_key
+print(json.dumps([create_key(f"outside{n}", mode="test", plan="studio").key for n in range(COUNT)]))
+"""
+
+
+def test_schemathesis_from_outside_with_every_check(served) -> None:
+    """A bounded schemathesis run over HTTP against the serve process, every built-in check on.
+
+    Writes cost 15 a minute per Studio account, so cases take turns among several accounts (their
+    reads stay far under 600 a minute); path parameters of valid cases are real ids of the account's
+    own resources, made through the API.
+    """
+    import itertools
+
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis import GenerationMode
+    from schemathesis.checks import CHECKS
+
+    from tests.integration.api.test_schemathesis import CONFIG, negatable
+
+    here, port = served
+    base = f"http://127.0.0.1:{port}"
+    minted = subprocess.run([sys.executable, "-c", MINT.replace("COUNT", "8")], cwd=here, env=ENV,
+                            capture_output=True, text=True, timeout=120)
+    assert minted.returncode == 0, minted.stderr
+    keys = json.loads(minted.stdout)
+
+    def make(key: str, path: str, body: dict[str, object]) -> str:
+        r = requests.post(f"{base}{path}", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert r.status_code in (201, 202), r.text
+        return str(r.json()["id"])
+
+    ids = {key: {
+        "project_id": make(key, "/v1/projects", {"video_url": "https://videos.example.com/talk.mp4"}),
+        "upload_id": make(key, "/v1/uploads", {"filename": "a.mp4", "content_type": "video/mp4", "size": 10}),
+        "endpoint_id": make(key, "/v1/webhook-endpoints", {"url": "https://hooks.example.com/k"}),
+        "account_id": make(key, "/v1/social-accounts",
+                           {"platform": "tiktok", "access_token": "a", "refresh_token": "r"}),
+    } for key in keys}
+    turns = itertools.cycle(keys)
+    checks = CHECKS.get_all()
+    schema = schemathesis.openapi.from_url(f"{base}/v1/openapi.json", config=CONFIG)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    statuses: list[int] = []
+    cases = [(o, GenerationMode.POSITIVE) for o in operations]
+    cases += [(o, GenerationMode.NEGATIVE) for o in operations if negatable(o)]
+    for operation, mode in cases:
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(max_examples=2, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=[HealthCheck.too_slow])
+        def run(case):
+            key = next(turns)
+            if mode == GenerationMode.POSITIVE:
+                for name in case.path_parameters or {}:
+                    case.path_parameters[name] = ids[key].get(name, case.path_parameters[name])
+            response = case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, checks=checks)
+            statuses.append(response.status_code)
+
+        run()
+    assert statuses and all(s < 500 for s in statuses)
+    assert statuses.count(429) < len(statuses) // 4, statuses  # the run reached the logic, not the limits
+    assert statuses.count(401) == 0 and sum(200 <= s < 300 for s in statuses) >= len(operations) // 2, statuses

@@ -126,3 +126,18 @@ def test_object_store_settings_are_parameters(packaged: dict[str, Path]) -> None
     assert env["KLIPSTAR_S3_ENDPOINT_URL"] == {"Ref": "S3EndpointUrl"}
     assert env["KLIPSTAR_S3_CREDENTIALS_SECRET"] == {"Ref": "S3CredentialsSecretArn"}
     assert template["Resources"]["MediaBucket"]["Condition"] == "UseS3"
+
+
+def test_unused_uploads_expire_by_a_prefix_lifecycle_rule(packaged: dict[str, Path]) -> None:
+    from chalicelib.data import storage
+    from chalicelib.data.uploads import UNUSED_LIFETIME
+
+    rules = load_cfn(packaged["prod"])["Resources"]["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiring = [rule for rule in rules if "ExpirationInDays" in rule]
+    assert expiring == [{"Id": "expire-unused-uploads", "Status": "Enabled", "Prefix": "uploads/",
+                         "ExpirationInDays": 3}]
+    assert expiring[0]["ExpirationInDays"] > UNUSED_LIFETIME.days  # the sweeper and project creation act first
+    assert storage.upload_key("acme#live", "upl_1", "talk.mp4").startswith("uploads/")
+    kept = [storage.source_key("acme#live", "proj_1", "talk.mp4"), storage.transcript_key("acme#live", "proj_1"),
+            storage.work_key("acme#live", "proj_1", "audio.wav"), storage.clip_prefix("acme#live", "proj_1", "c")]
+    assert not any(key.startswith("uploads/") for key in kept)

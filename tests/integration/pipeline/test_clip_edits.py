@@ -275,16 +275,16 @@ def test_bad_edits_name_the_field_and_change_nothing(editor: Api, seeded: dict[s
     clip_id = _seed_clip(reels, transcript, *_first_sentence_words(seeded)).clip_id
     before = _snapshot(clip_id)
     cases = [
-        ({"start": 40.0, "end": 30.0}, 400, "start"),
-        ({"start": 30.0, "end": 30.0}, 400, "start"),
-        ({"end": transcript.duration + 30}, 400, "end"),
-        ({"start": transcript.duration + 1, "end": transcript.duration + 20}, 400, "start"),
-        ({"start": 10.0, "end": 120.0}, 400, "end"),  # 110 s > the 90 s reels allow
+        ({"start": 40.0, "end": 30.0}, 422, "start"),
+        ({"start": 30.0, "end": 30.0}, 422, "start"),
+        ({"end": transcript.duration + 30}, 422, "end"),
+        ({"start": transcript.duration + 1, "end": transcript.duration + 20}, 422, "start"),
+        ({"start": 10.0, "end": 120.0}, 422, "end"),  # 110 s > the 90 s reels allow
         ({"start": -1.0}, 400, "start"),
-        ({"words": [{"index": 999, "text": "x"}]}, 400, "words.0.index"),
+        ({"words": [{"index": 999, "text": "x"}]}, 422, "words.0.index"),
         ({"layout": "zoom"}, 400, "layout"),
         ({"style": {"captions": {"preset": "neon"}}}, 400, "style.captions.preset"),
-        ({"template_id": "tpl_nope"}, 400, "template_id"),
+        ({"template_id": "tpl_nope"}, 422, "template_id"),
         ({}, 400, None),
     ]
     for body, status, param in cases:

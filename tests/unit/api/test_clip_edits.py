@@ -95,7 +95,7 @@ def test_manual_clip_with_a_key_is_created_once(env):
     assert again.json["id"] == first.json["id"] and again.header("Idempotent-Replayed") == "true"
     assert len(list(Clip.by_project.query(project_id))) == 2 and len(env.executions()) == 1
     too_long = env.call("POST", f"/v1/projects/{project_id}/clips", key, {"start": 0.0, "end": 300.0})
-    assert too_long.status == 400 and too_long.json["error"]["param"] == "end"  # shorts: 180 s
+    assert too_long.status == 422 and too_long.json["error"]["param"] == "end"  # shorts: 180 s
 
 
 def test_edits_count_against_the_rate_limit(env):

@@ -143,7 +143,7 @@ def test_publish_checks_platform_limits_and_accounts(env):
     r = publish(short, {"platform": "reels", "account_id": "sa_nothere"})
     assert r.status == 404 and r.json["error"]["param"] == "account_id"
     r = publish(short, {"platform": "reels", "account_id": ig, "schedule_at": "2020-01-01T00:00:00Z"})
-    assert r.status == 400 and r.json["error"]["param"] == "schedule_at"
+    assert r.status == 422 and r.json["error"]["param"] == "schedule_at"
     r = publish(short, {"platform": "vine", "account_id": ig})
     assert r.status == 400 and r.json["error"]["param"] == "platform"
     r = publish(short, {"platform": "reels", "account_id": ig, "privacy": "unlisted"})  # Instagram: public only

@@ -73,7 +73,7 @@ def test_failed_requests_are_not_stored(env):
     key = env.key("acme")
     hdr = {"Idempotency-Key": "retry-1"}
     bad = env.call("POST", "/v1/projects", key, {"video_url": "ftp://x.example.com/a"}, headers=hdr)
-    assert bad.status == 400
+    assert bad.status == 422 and bad.json["error"]["code"] == "url_refused"
     # fixing the body under the same key is allowed: the failed attempt left no record
     good = env.call("POST", "/v1/projects", key, BODY, headers=hdr)
     assert good.status == 201

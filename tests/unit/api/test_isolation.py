@@ -58,3 +58,49 @@ def test_account_b_cannot_touch_account_a(env):
     # B's own social account cannot publish A's clip from A's side either
     r = env.call("POST", f"/v1/clips/{clip_id}/publish", a, {"platform": "tiktok", "account_id": sa_b})
     assert r.status == 404 and r.json["error"]["param"] == "account_id"
+
+
+def test_newer_routes_are_scoped_to_account_and_mode(env):
+    """Clip edits and exports, captions, manual clips, upload DELETE, webhook endpoints and deliveries,
+    social accounts: another account and A's own other mode both get the same 404, and nothing of A's changes."""
+    from chalicelib.data.models import SocialAccount, Upload, WebhookDelivery, WebhookEndpoint
+
+    a = env.key("acme")
+    outsiders = {"another account": env.key("bravo"), "the other mode": env.key("acme", mode="test")}
+    seeded = seed_completed_project("acme")
+    pid, clip_id = seeded["project_id"], seeded["clip_ids"][0]
+    up = env.call("POST", "/v1/uploads", a, {"filename": "a.mp4", "content_type": "video/mp4", "size": 3}).json["id"]
+    endpoint = env.call("POST", "/v1/webhook-endpoints", a, {"url": "https://hooks.example.com/a"}).json
+    sa = seed_social_account("acme", "tiktok")
+    env.call("POST", f"/v1/projects/{pid}/prompt", a, {"prompt": "pricing"})  # leaves a delivery for A
+    delivery = next(d.event_id for d in WebhookDelivery.scan() if d.project_id == pid)
+    clip_before = Clip.get(clip_id).attribute_values
+    attempts = [
+        ("PATCH", f"/v1/clips/{clip_id}", {"title": "mine now"}),
+        ("GET", f"/v1/clips/{clip_id}/captions?format=srt", None),
+        ("GET", f"/v1/projects/{pid}/clips", None),
+        ("POST", f"/v1/projects/{pid}/clips", {"start": 1.0, "end": 20.0}),
+        ("GET", f"/v1/projects/{pid}/export?format=otio", None),
+        ("DELETE", f"/v1/uploads/{up}", None),
+        ("GET", f"/v1/webhook-endpoints/{endpoint['id']}", None),
+        ("POST", f"/v1/webhook-endpoints/{endpoint['id']}/rotate-secret", None),
+        ("DELETE", f"/v1/webhook-endpoints/{endpoint['id']}", None),
+        ("GET", f"/v1/webhook-endpoints?starting_after={endpoint['id']}", None),
+        ("GET", f"/v1/webhooks/deliveries?project_id={pid}", None),
+        ("POST", f"/v1/webhooks/deliveries/{delivery}/resend", None),
+        ("GET", f"/v1/social-accounts/{sa}", None),
+        ("DELETE", f"/v1/social-accounts/{sa}", None),
+    ]
+    for who, key in outsiders.items():
+        for method, path, body in attempts:
+            r = env.call(method, path, key, body)
+            assert r.status == 404, (who, method, path, r.status, r.body)
+            assert r.json["error"]["code"] == "resource_missing" and "acme" not in r.body.decode(), (who, path)
+        for path in ("/v1/webhook-endpoints", "/v1/social-accounts"):
+            assert env.call("GET", path, key).json["data"] == [], (who, path)
+    # A's resources are untouched
+    assert Clip.get(clip_id).attribute_values == clip_before
+    assert Upload.get(up).tenant == "acme#live" and SocialAccount.get(sa).tenant == "acme#live"
+    assert WebhookEndpoint.get(endpoint["id"]).tenant == "acme#live"
+    assert [e["id"] for e in env.call("GET", "/v1/webhook-endpoints", a).json["data"]] == [endpoint["id"]]
+    assert env.call("GET", f"/v1/webhooks/deliveries?project_id={pid}", a).json["data"]

@@ -74,14 +74,16 @@ def test_field_errors_name_the_param(env):
     _error(env.call("POST", "/v1/projects", key, {**url, "layout": "zoom"}), 400, "invalid_field", "layout")
     _error(env.call("POST", "/v1/projects", key, {**url, "platforms": ["myspace"]}), 400, "invalid_field",
            "platforms.0")
-    _error(env.call("POST", "/v1/projects", key, {**url, "min_duration": 50, "max_duration": 20}), 400,
+    _error(env.call("POST", "/v1/projects", key, {**url, "min_duration": 50, "max_duration": 20}), 422,
            "invalid_field", "min_duration")
     _error(env.call("POST", "/v1/projects", key, {**url, "platforms": ["reels"], "min_duration": 100,
-                                                  "max_duration": 120}), 400, "invalid_field", "min_duration")
+                                                  "max_duration": 120}), 422, "invalid_field", "min_duration")
     _error(env.call("POST", "/v1/projects", key, {**url, "metadata": {"a": 1}}), 400, "invalid_field", "metadata.a")
     _error(env.call("POST", "/v1/projects", key, {**url, "language": "Spanish"}), 400, "invalid_field", "language")
     _error(env.call("POST", "/v1/projects", key, {}), 400, "invalid_field", "video_url")
     _error(env.call("POST", "/v1/projects", key, {**url, "upload_id": "upl_x"}), 400, "invalid_field", "video_url")
+    _error(env.call("POST", "/v1/projects", key, {"video_url": "videos.example.com/a.mp4"}), 400, "invalid_field",
+           "video_url")  # no scheme: malformed (the document's pattern), not a guard refusal
     _error(env.call("POST", "/v1/projects", key, raw=b'{"video_url": ', headers={"Content-Type": "application/json"}),
            400, "invalid_json")
     _error(env.call("POST", "/v1/projects", key, raw=b"[1, 2]", headers={"Content-Type": "application/json"}),
@@ -101,11 +103,11 @@ def test_url_guard_refuses_private_and_odd_urls(env):
     key = env.key("acme")
     for url in ("http://169.254.169.254/latest/meta-data", "http://127.0.0.1:8080/v.mp4", "file:///etc/passwd",
                 "ftp://videos.example.com/a.mp4", "http://user:pw@videos.example.com/a.mp4",
-                "http://[::ffff:10.0.0.1]/a.mp4"):
-        err = _error(env.call("POST", "/v1/projects", key, {"video_url": url}), 400, "url_refused", "video_url")
+                "http://[::ffff:10.0.0.1]/a.mp4", "http://[videos.example.com/a.mp4"):
+        err = _error(env.call("POST", "/v1/projects", key, {"video_url": url}), 422, "url_refused", "video_url")
         assert err["type"] == "invalid_request_error"
     _error(env.call("POST", "/v1/projects", key, {"video_url": "https://videos.example.com/a.mp4",
-                                                  "webhook_url": "http://10.1.2.3/hook"}), 400, "url_refused",
+                                                  "webhook_url": "http://10.1.2.3/hook"}), 422, "url_refused",
            "webhook_url")
     assert env.executions() == []
 

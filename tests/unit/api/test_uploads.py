@@ -56,7 +56,49 @@ def test_single_put_upload_feeds_a_project(env):
     assert env.call("POST", f"/v1/uploads/{up['id']}/complete", key).status == 409
     assert env.call("DELETE", f"/v1/projects/{project['id']}", key).status == 204
     assert storage.list_keys(storage.tenant_prefix("acme#live")) == []
+    assert storage.list_keys(storage.UPLOADS_PREFIX) == []
     assert Upload.count(up["id"]) == 0
+
+
+def test_uploads_wait_under_the_expiring_prefix_until_ingest_moves_them(env):
+    """Unused uploads lose their object by the bucket's lifecycle rule; a used one is moved out of its reach."""
+    from chalicelib.local.aws import create_bucket
+    from chalicelib.pipeline.ingest import _stored_source
+    from chalicelib.settings import get_settings
+
+    create_bucket(get_settings(), None)  # as `klipstar serve` makes it: with the uploads rule
+    rules = storage.s3_client().get_bucket_lifecycle_configuration(Bucket=storage.bucket())["Rules"]
+    assert [(r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules] == [("uploads/", 3)]
+    expiring = rules[0]["Filter"]["Prefix"]
+    key = env.key("acme")
+    data = os.urandom(2048)
+    up = env.call("POST", "/v1/uploads", key, {"filename": "t.mp4", "content_type": "video/mp4",
+                                               "size": len(data)}).json
+    assert requests.put(up["upload_url"], data=data, headers={"Content-Type": "video/mp4"}, timeout=5).ok
+    upload_key = Upload.get(up["id"]).key
+    assert upload_key.startswith(expiring)  # forgotten, it expires
+    project_id = env.call("POST", "/v1/projects", key, {"upload_id": up["id"]}).json["id"]
+    moved = _stored_source(Project.get(project_id))  # ingest's first act
+    assert not moved.startswith(expiring) and moved.startswith(storage.project_prefix("acme#live", project_id))
+    assert storage.s3_client().get_object(Bucket=storage.bucket(), Key=moved)["Body"].read() == data
+    assert storage.list_keys(expiring) == []
+    assert Project.get(project_id).source_key == moved
+    assert _stored_source(Project.get(project_id)) == moved  # a retried ingest reads the moved copy
+
+
+def test_an_upload_past_its_lifetime_is_refused(env):
+    from datetime import timedelta
+
+    from chalicelib.data.uploads import UNUSED_LIFETIME
+
+    key = env.key("acme")
+    up = env.call("POST", "/v1/uploads", key, {"filename": "t.mp4", "content_type": "video/mp4", "size": 3}).json
+    assert requests.put(up["upload_url"], data=b"abc", headers={"Content-Type": "video/mp4"}, timeout=5).ok
+    row = Upload.get(up["id"])
+    row.update(actions=[Upload.created_at.set(row.created_at - UNUSED_LIFETIME - timedelta(seconds=1))])
+    r = env.call("POST", "/v1/projects", key, {"upload_id": up["id"]})
+    assert r.status == 409 and r.json["error"]["code"] == "upload_expired" and r.json["error"]["param"] == "upload_id"
+    assert Upload.get(up["id"]).status != "consumed" and env.executions() == []
 
 
 def test_single_put_without_complete_call_is_accepted(env):
@@ -82,7 +124,7 @@ def test_multipart_upload(env, monkeypatch):
         q = {k: v[0] for k, v in parse_qs(urlsplit(part["upload_url"]).query).items()}
         assert q["partNumber"] == str(part["part_number"]) and q["uploadId"] == Upload.get(up["id"]).multipart_upload_id
     missing = env.call("POST", f"/v1/uploads/{up['id']}/complete", key, {})
-    assert missing.status == 400 and missing.json["error"]["param"] == "parts"
+    assert missing.status == 422 and missing.json["error"]["param"] == "parts"
     etags = []
     for part in up["parts"]:
         start = (part["part_number"] - 1) * up["part_size"]
@@ -90,7 +132,7 @@ def test_multipart_upload(env, monkeypatch):
         assert resp.status_code == 200
         etags.append({"part_number": part["part_number"], "etag": resp.headers["ETag"]})
     bad = env.call("POST", f"/v1/uploads/{up['id']}/complete", key, {"parts": [etags[1], etags[0], etags[2]]})
-    assert bad.status == 400 and bad.json["error"]["param"] == "parts"
+    assert bad.status == 422 and bad.json["error"]["param"] == "parts"
     done = env.call("POST", f"/v1/uploads/{up['id']}/complete", key, {"parts": etags})
     assert done.status == 200 and done.json["status"] == "uploaded"
     body = storage.s3_client().get_object(Bucket=storage.bucket(), Key=Upload.get(up["id"]).key)["Body"].read()

@@ -47,7 +47,9 @@ def test_list_paginates_newest_first(env: ApiEnv) -> None:
     rest = env.call("GET", f"/v1/webhook-endpoints?limit=2&starting_after={ids[1]}", key).json
     assert [e["id"] for e in rest["data"]] == [ids[0]] and rest["has_more"] is False
     bad = env.call("GET", "/v1/webhook-endpoints?starting_after=we_nope", key)
-    assert bad.status == 400 and bad.json["error"]["param"] == "starting_after"
+    assert bad.status == 404 and bad.json["error"]["param"] == "starting_after"
+    malformed = env.call("GET", "/v1/webhook-endpoints?starting_after=proj_x", key)
+    assert malformed.status == 400 and malformed.json["error"]["param"] == "starting_after"
 
 
 def test_other_accounts_and_modes_get_404(env: ApiEnv) -> None:
@@ -66,7 +68,7 @@ def test_other_accounts_and_modes_get_404(env: ApiEnv) -> None:
 def test_bad_input_names_the_field(env: ApiEnv) -> None:
     key = env.key("acme")
     refused = create(env, key, url="http://127.0.0.1:9/hook")
-    assert refused.status == 400 and refused.json["error"]["code"] == "url_refused"
+    assert refused.status == 422 and refused.json["error"]["code"] == "url_refused"
     assert refused.json["error"]["param"] == "url"
     unknown = create(env, key, events=["project.exploded"])
     assert unknown.status == 400 and unknown.json["error"]["param"].startswith("events")
