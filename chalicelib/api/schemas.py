@@ -12,7 +12,7 @@ from ..engine.types import CAPTION_STYLES, MAX_CLIPS_LIMIT
 
 PlatformName = Literal["youtube_shorts", "tiktok", "reels", "youtube", "square", "feed"]
 PublishPlatform = Literal["youtube_shorts", "tiktok", "reels"]
-CaptionStyle = Literal["karaoke", "bold", "minimal", "none"]
+CaptionStyle = Literal["karaoke", "bold", "minimal", "pop", "boxed", "none"]
 ProjectStatus = Literal["processing", "completed", "failed"]
 ProjectStage = Literal["queued", "ingesting", "transcribing", "scoring", "rendering", "completed", "failed"]
 if set(CaptionStyle.__args__) != set(CAPTION_STYLES):  # keeps the schema in step with the engine

@@ -11,7 +11,7 @@ from .platforms import DEFAULT_PLATFORMS, get_platforms
 
 T = TypeVar("T")
 
-CAPTION_STYLES: tuple[str, ...] = ("karaoke", "bold", "minimal", "none")
+CAPTION_STYLES: tuple[str, ...] = ("karaoke", "bold", "minimal", "pop", "boxed", "none")
 MAX_CLIPS_LIMIT = 50
 
 

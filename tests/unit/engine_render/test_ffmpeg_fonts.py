@@ -1,4 +1,4 @@
-"""The ffmpeg binary, its error reporting, and the Roboto fonts handed to libass."""
+"""The ffmpeg binary, its error reporting, and the packaged fonts handed to libass."""
 
 from __future__ import annotations
 
@@ -36,13 +36,14 @@ def test_run_ffmpeg_reports_stderr_tail(tmp_path: Path) -> None:
         run_ffmpeg(["-re", "-f", "lavfi", "-i", "color=d=30", "-f", "null", "-"], timeout=0.5)
 
 
-def test_fonts_dir_only_roboto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fonts_dir_only_packaged_ttfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a private temp dir: others' renders use the real one
     d = fonts_dir()
     assert d.parent == tmp_path
     names = sorted(p.name for p in d.iterdir())
-    assert names and all(n.startswith("Roboto-") and n.endswith(".ttf") for n in names)
-    assert {"Roboto-Regular.ttf", "Roboto-Bold.ttf", "Roboto-Black.ttf"} <= set(names)
+    assert names and all(n.startswith(("Roboto-", "SourceSansPro-", "Lato-")) and n.endswith(".ttf") for n in names)
+    for family in ("Roboto", "SourceSansPro", "Lato"):
+        assert {f"{family}-Regular.ttf", f"{family}-Bold.ttf", f"{family}-Black.ttf"} <= set(names)
     assert fonts_dir() == d
     shutil.rmtree(d)  # a temp-dir cleaner ran: the folder is made again
     assert fonts_dir() == d and sorted(p.name for p in d.iterdir()) == names
