@@ -18,9 +18,14 @@ from typing import Any
 
 from ..settings import Settings
 from . import audio, captions, ingest, probe, reframe, render, segment, transcribe
+from .errors import InvalidOptions
 from .platforms import get_platforms, group_by_size, merged_safe_area
+from .render import WatermarkSpec
 from .score import score_candidates, select_clips
+from .style import Style, resolve_style
+from .tighten import Timeline, clip_timeline
 from .types import ClipOptions, CropPlan, MediaInfo, ScoredClip, Transcript
+from .watermark import fetch_watermark
 
 STAGES: tuple[str, ...] = ("ingest", "transcribe", "segment", "score", "render")
 
@@ -63,6 +68,7 @@ class RenderResult:
     platforms: list[str]
     thumbnail: Path | None = None
     layout: str = "crop"
+    source_ranges: list[tuple[float, float]] | None = None  # tightened clips: the kept source spans
 
 
 def clip_id_for(source_digest: str, start: float, end: float, prompt: str | None = None) -> str:
@@ -93,49 +99,61 @@ def plan_render_jobs(clip_ids: list[str], platform_names: list[str]) -> list[Ren
 
 @dataclass
 class PreparedRender:
-    """A job's analysis done (crop plan, caption file): what the encode needs."""
+    """A job's analysis done (crop plan, caption file, cut timeline): what the encode needs."""
 
     plan: CropPlan
     ass_path: Path | None
+    timeline: Timeline
+    watermark: WatermarkSpec | None = None
+
+
+def as_style(style: Style | str) -> Style:
+    """A Style, from a Style or a bare caption preset name (the legacy caption_style)."""
+    if isinstance(style, Style):
+        return style
+    return resolve_style(None, None, style)
 
 
 def prepare_render(
-    source: Path, clip: ScoredClip, transcript: Transcript, job: RenderJob, caption_style: str, out_dir: Path,
-    *, settings: Settings,
+    source: Path, clip: ScoredClip, transcript: Transcript, job: RenderJob, style: Style | str, out_dir: Path,
+    *, settings: Settings, watermark: Path | None = None,
 ) -> PreparedRender:
-    """Reframe analysis and the captions file for one job (no encoding)."""
+    """Reframe analysis, the cut timeline and the captions file for one job (no encoding).
+
+    `watermark` is the style's logo image, already fetched to a local file.
+    """
+    style = as_style(style)
     out_dir.mkdir(parents=True, exist_ok=True)
     start, end = clip.candidate.start, clip.candidate.end
     plan = reframe.plan_crop(source, start, end, job.width, job.height, settings=settings)
+    timeline = clip_timeline(transcript, start, end, style.tighten)
+    safe = merged_safe_area(get_platforms(job.platforms))
     ass_path = captions.write_ass(
-        transcript.clip_words(start, end),
-        caption_style,
-        job.width,
-        job.height,
-        merged_safe_area(get_platforms(job.platforms)),
-        out_dir / f"{job.clip_id}_{job.width}x{job.height}.ass",
+        timeline.words, style, job.width, job.height, safe,
+        out_dir / f"{job.clip_id}_{job.width}x{job.height}.ass", title=clip.title,
     )
-    return PreparedRender(plan, ass_path)
+    logo = None
+    if watermark is not None and style.watermark is not None:
+        wm = style.watermark
+        logo = WatermarkSpec(watermark, wm.corner, wm.scale, wm.opacity, safe)
+    return PreparedRender(plan, ass_path, timeline, logo)
 
 
 def encode_render(
     source: Path, clip: ScoredClip, job: RenderJob, prepared: PreparedRender, out_dir: Path, *, settings: Settings
 ) -> RenderResult:
-    """The one ffmpeg run for a prepared job (and its thumbnail when the job asks)."""
+    """The one ffmpeg run for a prepared job (its thumbnail, when the job asks, is a second output of it)."""
     video = out_dir / f"{job.clip_id}_{job.width}x{job.height}.mp4"
+    thumbnail = out_dir / f"{job.clip_id}.jpg" if job.with_thumbnail else None
     try:
         rendered = render.render_clip(
             source, clip.candidate.start, clip.candidate.end, prepared.plan, prepared.ass_path, video,
-            settings=settings,
+            settings=settings, keep_ranges=prepared.timeline.ranges, watermark=prepared.watermark,
+            thumbnail=thumbnail, thumbnail_at=min(1.0, prepared.timeline.duration / 2),
         )
     finally:
         if prepared.ass_path is not None:
             prepared.ass_path.unlink(missing_ok=True)
-    thumbnail = None
-    if job.with_thumbnail:
-        thumbnail = render.render_thumbnail(
-            video, out_dir / f"{job.clip_id}.jpg", at=min(1.0, rendered.duration / 2)
-        )
     return RenderResult(
         video=video,
         width=rendered.width,
@@ -144,6 +162,7 @@ def encode_render(
         platforms=list(job.platforms),
         thumbnail=thumbnail,
         layout=prepared.plan.layout,
+        source_ranges=prepared.timeline.ranges,
     )
 
 
@@ -152,13 +171,14 @@ def render_one(
     clip: ScoredClip,
     transcript: Transcript,
     job: RenderJob,
-    caption_style: str,
+    style: Style | str,
     out_dir: Path,
     *,
     settings: Settings,
+    watermark: Path | None = None,
 ) -> RenderResult:
     """Frame, caption and encode one clip at one size (and its thumbnail when the job asks)."""
-    prepared = prepare_render(source, clip, transcript, job, caption_style, out_dir, settings=settings)
+    prepared = prepare_render(source, clip, transcript, job, style, out_dir, settings=settings, watermark=watermark)
     return encode_render(source, clip, job, prepared, out_dir, settings=settings)
 
 
@@ -167,18 +187,19 @@ def render_all(
     clips: list[ScoredClip],
     transcript: Transcript,
     jobs: list[RenderJob],
-    caption_style: str,
+    style: Style | str,
     out_dir: Path,
     *,
     settings: Settings,
     progress: ProgressCallback,
+    watermark: Path | None = None,
 ) -> dict[int, list[RenderResult]]:
     """Every job in order, analysing job i+1 on a helper thread while ffmpeg encodes job i."""
     results: dict[int, list[RenderResult]] = {}
 
     def prepare(job: RenderJob) -> PreparedRender:
         return prepare_render(
-            source, clips[job.clip_index], transcript, job, caption_style, out_dir, settings=settings
+            source, clips[job.clip_index], transcript, job, style, out_dir, settings=settings, watermark=watermark
         )
 
     progress("render", 0, len(jobs))
@@ -195,11 +216,14 @@ def render_all(
 
 
 def clip_summary(
-    clip_id: str, clip: ScoredClip, transcript: Transcript, results: list[RenderResult]
+    clip_id: str, clip: ScoredClip, transcript: Transcript, results: list[RenderResult], style: Style | None = None
 ) -> dict[str, Any]:
-    """A clip in the webhook's shape (download_url = local path) plus the engine's details."""
+    """A clip in the webhook's shape (download_url = local path) plus the engine's details.
+
+    Tightened clips report the cut timeline (duration, word times) and the kept `source_ranges`."""
     start, end = clip.candidate.start, clip.candidate.end
-    words = transcript.clip_words(start, end)
+    timeline = clip_timeline(transcript, start, end, style.tighten if style else None)
+    words = timeline.words
     platforms: dict[str, dict[str, Any]] = {}
     for result in results:
         for name in result.platforms:
@@ -210,7 +234,7 @@ def clip_summary(
         "id": clip_id,
         "title": clip.title,
         "virality_score": clip.virality_score,
-        "duration_seconds": round(end - start, 2),
+        "duration_seconds": round(timeline.duration, 2),
         "download_url": str(primary.video),
         "platforms": platforms,
         "start": round(start, 3),
@@ -223,6 +247,8 @@ def clip_summary(
         "layout": primary.layout,
         "transcript": {"text": " ".join(w.text for w in words), "words": [w.to_dict() for w in words]},
     }
+    if timeline.ranges is not None:
+        summary["source_ranges"] = [[round(a, 3), round(b, 3)] for a, b in timeline.ranges]
     if clip.prompt is not None:
         summary["prompt"] = clip.prompt
         summary["relevance"] = clip.relevance
@@ -241,9 +267,15 @@ def run_clipper(
     settings: Settings,
     progress: ProgressCallback | None = None,
     prompt: str | None = None,
+    style: Style | None = None,
 ) -> dict[str, Any]:
-    """Every stage, source to clips; returns the manifest (also written to out_dir/manifest.json)."""
+    """Every stage, source to clips; returns the manifest (also written to out_dir/manifest.json).
+
+    `style` (captions, hook title, watermark, tightening) renders every clip; its preset defaults to
+    options.caption_style. A watermark `url` may be an http(s) URL (guarded) or a local path.
+    """
     options.validate()
+    resolved = resolve_style(style.to_dict() if style else None, None, options.caption_style)
     report = progress or _noop_progress
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -254,6 +286,11 @@ def run_clipper(
         src = ingest.fetch_source(source, work / "source", settings=settings)
         info: MediaInfo = probe.probe(src)
         probe.check_talk(info, options.min_duration, settings.max_source_seconds)
+        logo = None
+        if resolved.watermark is not None:
+            if not resolved.watermark.url:
+                raise InvalidOptions("style.watermark.upload_id needs the API; give style.watermark.url here")
+            logo = fetch_watermark(resolved.watermark.url, work / "watermark", settings=settings)
         report("ingest", 1, 1)
 
         report("transcribe", 0, 1)
@@ -289,17 +326,18 @@ def run_clipper(
         clip_ids = [clip_id_for(digest, c.candidate.start, c.candidate.end, prompt) for c in chosen]
         jobs = plan_render_jobs(clip_ids, options.platforms)
         results = render_all(
-            src, chosen, transcript, jobs, options.caption_style, staging, settings=settings, progress=report
+            src, chosen, transcript, jobs, resolved, staging, settings=settings, progress=report, watermark=logo
         )
 
         clips = [
-            clip_summary(clip_ids[i], chosen[i], transcript, results[i]) for i in range(len(chosen))
+            clip_summary(clip_ids[i], chosen[i], transcript, results[i], resolved) for i in range(len(chosen))
         ]
         manifest: dict[str, Any] = {
             "source": source,
             "media": {k: v for k, v in info.to_dict().items() if k != "path"},
             "language": transcript.language,
             "options": options.to_dict(),
+            "style": resolved.to_dict(),
             "prompt": prompt,
             "reason": reason,
             "clips": clips,

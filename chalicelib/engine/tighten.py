@@ -8,9 +8,10 @@ and audio cuts agree to the sample and the output lasts exactly the sum of the k
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .style import FILLER_WORDS, Tighten
-from .types import Word
+from .types import Transcript, Word
 
 Range = tuple[float, float]
 FRAME = 1 / 30
@@ -95,3 +96,26 @@ def retime_words(words: list[Word], ranges: list[Range]) -> list[Word]:
 
 def total(ranges: list[Range]) -> float:
     return sum(b - a for a, b in ranges)
+
+
+@dataclass
+class Timeline:
+    """A clip's output timeline: the kept source ranges (None = all of it), its words and its length."""
+
+    ranges: list[Range] | None
+    words: list[Word]  # output seconds
+    duration: float
+
+    def to_output(self, t: float, start: float) -> float:
+        """A source time on this timeline."""
+        return to_output_time(t, self.ranges) if self.ranges else t - start
+
+
+def clip_timeline(transcript: Transcript, start: float, end: float, tighten: Tighten | None) -> Timeline:
+    """The timeline of the clip source[start:end] after tightening (the untouched clip without it)."""
+    if tighten is None or not (tighten.remove_silences or tighten.remove_filler_words):
+        return Timeline(None, transcript.clip_words(start, end), end - start)
+    source_words = transcript.words_between(start, end)
+    ranges = keep_ranges(source_words, start, end, tighten)
+    words = [Word(w.text.strip(), w.start, w.end, w.probability) for w in retime_words(source_words, ranges)]
+    return Timeline(ranges, words, total(ranges))

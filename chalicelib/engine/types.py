@@ -238,6 +238,7 @@ class RenderedFile:
     height: int
     duration: float
     platforms: list[str]
+    thumbnail: str | None = None
 
 
 @dataclass
