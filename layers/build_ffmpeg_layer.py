@@ -1,7 +1,8 @@
 """Build the ffmpeg Lambda layer: a static ffmpeg under /opt/bin plus the caption fonts.
 
 The binary is imageio-ffmpeg's static build (it has libass and libx264); the fonts come from the
-font packages of chalicelib.engine.fonts (Roboto, Source Sans Pro, Lato). Layer contents are unpacked under /opt, so the zip holds:
+font packages of chalicelib.engine.fonts (Roboto, Source Sans Pro, Lato). Layer contents are unpacked
+under /opt, so the zip holds:
 
     bin/ffmpeg          -> /opt/bin/ffmpeg   (chalicelib.engine.ffmpeg.ffmpeg_exe() prefers it)
     fonts/*.ttf         -> /opt/fonts/
