@@ -77,3 +77,26 @@ def test_libass_uses_packaged_roboto(tmp_path: Path) -> None:
 def test_capture_returns_log() -> None:
     log = run_ffmpeg_capture(["-f", "lavfi", "-i", "color=d=0.2", "-f", "null", "-"], loglevel="info")
     assert "color" in log
+
+
+ACCENTED = "àáâäãåæçèéêëìíîïñòóôöõøœùúûüýÿßÀÉÈÊÇÑÖÜ"
+
+
+@pytest.mark.parametrize("family", ["Roboto", "Source Sans Pro", "Lato"])
+def test_every_family_covers_accented_latin_and_resolves_in_libass(family: str, tmp_path: Path) -> None:
+    """fontTools reads each shipped face's character map; libass finds the family in the fonts dir."""
+    from fontTools.ttLib import TTFont
+
+    from chalicelib.engine.fonts import FONT_PACKAGES, font_files
+
+    prefix = FONT_PACKAGES[family][1]
+    for weight in ("Regular", "Bold", "Black"):
+        face = next(f for f in font_files() if f.name == f"{prefix}{weight}.ttf")
+        cmap = TTFont(face).getBestCmap()
+        assert not [c for c in ACCENTED if ord(c) not in cmap], (face.name, family)
+    regular = _render_text(tmp_path / "r.ass", family, tmp_path)
+    black = _render_text(tmp_path / "b.ass", f"{family} Black", tmp_path)
+    fallback = _render_text(tmp_path / "f.ass", "No Such Font Family", tmp_path)
+    assert black.sum() > 1.2 * regular.sum()  # the Black face resolved by its family name
+    if family != "Roboto":  # libass's fallback for an unknown family may well be Roboto itself
+        assert not np.array_equal(regular, fallback)
