@@ -216,7 +216,7 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
     ],
     "api_handler": [
         ddb(READ + WRITE, "accounts", "api-keys", "projects", "clips", "prompt-jobs", "publications",
-            "social-accounts", "rate-counters", "webhook-deliveries", "uploads", "idempotency"),
+            "social-accounts", "rate-counters", "webhook-deliveries", "uploads", "idempotency", "templates"),
         *s3("GetObject", "PutObject", "DeleteObject", "ListBucket", "AbortMultipartUpload"),
         {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": ref("PipelineStateMachine")},
         {"Effect": "Allow", "Action": ["states:StopExecution", "states:DescribeExecution"],
@@ -231,7 +231,8 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
     "transcribe_chunk": [STOPPED, ddb(READ, "projects"), *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "transcribe_merge": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "score": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
-    "render": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "render": [STOPPED, PROJECT_RW, ddb(READ, "prompt-jobs"), *s3("GetObject", "PutObject", "DeleteObject",
+                                                                     "ListBucket")],
     "prompt_search": [STOPPED, ddb(READ, "projects", "prompt-jobs"), *s3("GetObject", "PutObject", "DeleteObject",
                                                                   "ListBucket")],
 }

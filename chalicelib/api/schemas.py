@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..engine.platforms import DEFAULT_PLATFORMS
+from ..engine.style import Style
 from ..engine.types import CAPTION_STYLES, MAX_CLIPS_LIMIT
 
 PlatformName = Literal["youtube_shorts", "tiktok", "reels", "youtube", "square", "feed"]
@@ -20,6 +21,8 @@ if set(CaptionStyle.__args__) != set(CAPTION_STYLES):  # keeps the schema in ste
 
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
+TemplateId = Annotated[str, StringConstraints(pattern=r"^tmpl_[A-Za-z0-9]{1,64}$")]
+STYLE_HELP = "Render style (captions, hook_title, watermark, tighten); its fields override the template's."
 
 
 class Request(BaseModel):
@@ -56,13 +59,17 @@ class ProjectCreate(Request):
     metadata: dict[Annotated[str, StringConstraints(min_length=1, max_length=40)], ShortText] = Field(
         default_factory=dict, max_length=20, description="Small string map, echoed back."
     )
+    template_id: TemplateId | None = Field(None, description="A saved style (POST /v1/templates).")
+    style: Style | None = Field(None, description=STYLE_HELP)
 
 
 class UploadCreate(Request):
     """POST /v1/uploads."""
 
     filename: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f\x7f-\x9f]+$")]
-    content_type: Annotated[str, StringConstraints(pattern=r"^(video|audio)/[A-Za-z0-9.+-]{1,100}$")]
+    content_type: Annotated[str, StringConstraints(pattern=r"^(video|audio|image)/[A-Za-z0-9.+-]{1,100}$")] = Field(
+        description="video/* or audio/* for a source; image/png, image/jpeg or image/webp for a watermark."
+    )
     size: int = Field(ge=1, description="Exact size of the file in bytes.")
 
 
@@ -82,6 +89,32 @@ class PromptCreate(Request):
 
     prompt: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
     max_clips: int = Field(3, ge=1, le=10)
+    template_id: TemplateId | None = Field(None, description="A saved style; default: the project's style.")
+    style: Style | None = Field(None, description=STYLE_HELP + " Default: the project's style.")
+
+
+class TemplateCreate(Request):
+    """POST /v1/templates: a named style."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")]
+    style: Style
+
+
+class TemplateUpdate(Request):
+    """PATCH /v1/templates/{template_id}: a new name and/or style fields (deep-merged into the saved style)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")] | None = None
+    style: dict[str, Any] | None = Field(None, description="Style fields to change (null clears a field).")
+
+
+class ListTemplatesQuery(BaseModel):
+    """Query string of GET /v1/templates."""
+
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(10, ge=1, le=100)
+    starting_after: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        None, description="Cursor: the id of the last template of the previous page."
+    )
 
 
 class PublishCreate(Request):
@@ -157,6 +190,9 @@ class ClipOut(Out):
     prompt: str | None = Field(None, description="Prompt clips only.")
     relevance: float | None = Field(None, description="Prompt clips only.")
     prompt_job_id: str | None = Field(None, description="Prompt clips only.")
+    source_ranges: list[list[float]] | None = Field(
+        None, description="Tightened clips: the [start, end] source seconds kept (times above are on the cut clip)."
+    )
 
 
 class ProjectOut(Out):
@@ -180,6 +216,8 @@ class ProjectOut(Out):
     metadata: dict[str, str]
     source_seconds: float | None
     error: ProjectError | None
+    template_id: str | None = None
+    style: dict[str, Any] | None = Field(None, description="The resolved render style.")
     clips: list[ClipOut] | None = Field(
         description="GET /v1/projects/{id}: the clips once the project completed, else null (always null in lists)."
     )
@@ -225,6 +263,23 @@ class PromptJobOut(Out):
     reason: str | None
     error: ProjectError | None
     created_at: datetime
+    template_id: str | None = None
+    style: dict[str, Any] | None = Field(None, description="The resolved render style of this job's clips.")
+
+
+class TemplateOut(Out):
+    id: str
+    object: Literal["template"] = "template"
+    name: str
+    style: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplateList(Out):
+    object: Literal["list"] = "list"
+    data: list[TemplateOut]
+    has_more: bool
 
 
 class PublicationOut(Out):

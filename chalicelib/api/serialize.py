@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..data import storage
-from ..data.models import Clip, Project, PromptJob, Publication, Upload
+from ..data.models import Clip, Project, PromptJob, Publication, Template, Upload
 from .schemas import (
     ClipOut,
     ProjectError,
@@ -14,6 +14,7 @@ from .schemas import (
     PromptJobOut,
     PublicationOut,
     Rendition,
+    TemplateOut,
     UploadOut,
     UploadPart,
 )
@@ -66,6 +67,7 @@ def clip_out(clip: Clip, preferred: list[str] | None = None) -> ClipOut:
         prompt=clip.prompt,
         relevance=_num(clip.relevance),
         prompt_job_id=clip.prompt_job_id,
+        source_ranges=[[float(a), float(b)] for a, b in clip.source_ranges] if clip.source_ranges else None,
     )
 
 
@@ -73,7 +75,7 @@ def clip_json(clip: Clip, preferred: list[str] | None = None) -> dict[str, Any]:
     """clip_out as JSON, without the prompt fields on non-prompt clips."""
     return clip_out(clip, preferred).model_dump(
         mode="json", exclude={"prompt", "relevance", "prompt_job_id"} if clip.prompt_job_id is None else set()
-    )
+    )  # source_ranges is null unless the clip was tightened
 
 
 def project_clips(project: Project) -> list[Clip]:
@@ -105,6 +107,8 @@ def project_out(project: Project, with_clips: bool = True) -> dict[str, Any]:
         metadata=dict(project.metadata or {}),
         source_seconds=_num(project.source_seconds),
         error=_error(project.error),
+        template_id=project.template_id,
+        style=project.style,
         clips=None,
     ).model_dump(mode="json")
     out["clips"] = clips
@@ -122,6 +126,18 @@ def prompt_job_out(job: PromptJob) -> PromptJobOut:
         reason=job.reason,
         error=_error(job.error),
         created_at=_utc(job.created_at),
+        template_id=job.template_id,
+        style=job.style,
+    )
+
+
+def template_out(template: Template) -> TemplateOut:
+    return TemplateOut(
+        id=template.template_id,
+        name=template.name,
+        style=dict(template.style or {}),
+        created_at=_utc(template.created_at),
+        updated_at=_utc(template.updated_at),
     )
 
 

@@ -8,7 +8,7 @@ from chalice import Chalice, Response
 
 from .errors import ApiError
 from .middleware import api_middleware
-from .routes import clips, meta, projects, social_accounts, uploads, webhooks
+from .routes import clips, meta, projects, social_accounts, templates, uploads, webhooks
 
 CATCH_ALL_DEPTH = 6
 CATCH_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -21,7 +21,7 @@ def register_api(app: Chalice) -> None:
     routes /{p1}…/{p6} answer them with the error shape instead (concrete routes always win).
     """
     app.register_middleware(api_middleware, "http")
-    for module in (projects, uploads, clips, meta, webhooks, social_accounts):
+    for module in (projects, uploads, clips, meta, webhooks, social_accounts, templates):
         app.register_blueprint(module.bp)
     for depth in range(1, CATCH_ALL_DEPTH + 1):
         path = "/" + "/".join(f"{{p{i}}}" for i in range(1, depth + 1))

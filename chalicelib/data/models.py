@@ -119,6 +119,9 @@ class Project(Model):
     language = UnicodeAttribute(null=True)
     webhook_url = UnicodeAttribute(null=True)
     metadata = JSONAttribute(default=dict)
+    template_id = UnicodeAttribute(null=True)  # the template the style started from, if any
+    style = JSONAttribute(null=True)  # the resolved render style (engine.style.Style.to_dict())
+    watermark_key = UnicodeAttribute(null=True)  # object key of the style's checked watermark image
     # pipeline state
     execution_arn = UnicodeAttribute(null=True)
     source_key = UnicodeAttribute(null=True)  # object key of the ingested source
@@ -152,6 +155,7 @@ class Clip(Model):
     end = NumberAttribute()
     duration_seconds = NumberAttribute()
     transcript = JSONAttribute(default=dict)  # {"text": ..., "words": [...]} in clip seconds
+    source_ranges = JSONAttribute(null=True)  # tightened clips: the kept [start, end] source spans
     # platform name -> {"width", "height", "key"}; keys are object keys, never URLs
     renditions = JSONAttribute(default=dict)
     thumbnail_key = UnicodeAttribute(null=True)
@@ -181,7 +185,32 @@ class PromptJob(Model):
     error = ErrorMap(null=True)
     execution_arn = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
+    template_id = UnicodeAttribute(null=True)
+    style = JSONAttribute(null=True)  # the resolved render style of this job's clips
+    watermark_key = UnicodeAttribute(null=True)
     by_project = PromptJobsByProjectIndex()
+
+
+# --- brand templates -------------------------------------------------------------------------------
+
+
+class TemplatesByTenantIndex(GlobalSecondaryIndex["Template"]):
+    Meta = _index_meta("by-tenant")
+    tenant = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Template(Model):
+    """An account's saved render style with a name."""
+
+    Meta = _meta("templates")
+    template_id = UnicodeAttribute(hash_key=True)  # "tmpl_…"
+    tenant = UnicodeAttribute()
+    name = UnicodeAttribute()
+    style = JSONAttribute(default=dict)  # engine.style.Style.to_dict()
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    updated_at = UTCDateTimeAttribute(default=utcnow)
+    by_tenant = TemplatesByTenantIndex()
 
 
 # --- publishing ------------------------------------------------------------------------------------
@@ -310,6 +339,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     SocialAccount,
     RateCounter,
     WebhookDelivery,
+    Template,
 )
 
 

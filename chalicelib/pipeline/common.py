@@ -29,6 +29,7 @@ from ..data import storage
 from ..data.aws import stepfunctions_client
 from ..data.models import Project, PromptJob, utcnow
 from ..engine.errors import TransientError
+from ..engine.style import Style, resolve_style
 from ..observability import get_logger
 from ..settings import get_settings
 
@@ -91,6 +92,15 @@ def load_prompt_job(job_id: str) -> PromptJob:
         return PromptJob.get(job_id, consistent_read=True)
     except DoesNotExist:
         raise ProjectGone(f"prompt job {job_id} no longer exists") from None
+
+
+def render_style(project: Project, state: State) -> tuple[Style, str | None]:
+    """(the Style this execution renders with, its watermark's object key): the prompt job's, else the
+    project's (rows from before styles existed: their caption_style as the preset)."""
+    row: Project | PromptJob = project
+    if state.get("prompt_job_id"):
+        row = load_prompt_job(str(state["prompt_job_id"]))
+    return resolve_style(row.style or project.style, None, project.caption_style), row.watermark_key
 
 
 def update_project(project_id: str, **values: Any) -> Project:

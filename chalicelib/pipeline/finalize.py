@@ -8,6 +8,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..data import quotas, storage
 from ..data.models import Clip, utcnow
+from ..engine.style import Style
+from ..engine.tighten import clip_timeline
 from ..engine.types import ScoredClip, Transcript
 from .common import (
     ProjectGone,
@@ -16,6 +18,7 @@ from .common import (
     carry,
     ensure_still_there,
     load_project,
+    render_style,
     step,
     update_project,
 )
@@ -29,8 +32,11 @@ def clip_rows(
     *,
     first_rank: int = 0,
     prompt_job_id: str | None = None,
+    style: Style | None = None,
 ) -> list[Clip]:
-    """Build (unsaved) Clip rows from the scored clips and their renditions."""
+    """Build (unsaved) Clip rows from the scored clips and their renditions.
+
+    A tightening `style` puts duration and word times on the cut timeline and records the kept ranges."""
     by_clip: dict[str, list[dict[str, Any]]] = {}
     for r in rendered:
         by_clip.setdefault(r["clip_id"], []).append(r)
@@ -44,7 +50,8 @@ def clip_rows(
                 renditions[name] = {"width": r["width"], "height": r["height"], "key": r["key"]}
             thumbnail_key = thumbnail_key or r.get("thumbnail_key")
         start, end = clip.candidate.start, clip.candidate.end
-        words = transcript.clip_words(start, end)
+        timeline = clip_timeline(transcript, start, end, style.tighten if style else None)
+        words = timeline.words
         rows.append(
             Clip(
                 entry["clip_id"],
@@ -59,13 +66,14 @@ def clip_rows(
                 reason=clip.reason,
                 start=round(start, 3),
                 end=round(end, 3),
-                duration_seconds=round(end - start, 2),
+                duration_seconds=round(timeline.duration, 2),
                 transcript={"text": " ".join(w.text.strip() for w in words), "words": [w.to_dict() for w in words]},
                 renditions=renditions,
                 thumbnail_key=thumbnail_key,
                 prompt_job_id=prompt_job_id,
                 prompt=clip.prompt,
                 relevance=clip.relevance,
+                source_ranges=[[round(a, 3), round(b, 3)] for a, b in timeline.ranges] if timeline.ranges else None,
             )
         )
     return rows
@@ -91,7 +99,8 @@ def handler(ctx: StepContext) -> State:
     project = load_project(ctx.project_id)
     scored = storage.get_json(ctx.state["scored_key"])
     transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
-    rows = clip_rows(ctx, scored, ctx.state.get("rendered", []), transcript)
+    rows = clip_rows(ctx, scored, ctx.state.get("rendered", []), transcript,
+                     style=render_style(project, ctx.state)[0])
     save_rows_or_take_back(ctx, rows)
     update_project(ctx.project_id, status="completed", stage="completed", progress=100, completed_at=utcnow())
     quotas.release_project_slot(project)

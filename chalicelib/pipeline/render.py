@@ -12,7 +12,7 @@ from ..data.models import Project
 from ..engine.clipper import RenderJob, render_one
 from ..engine.types import ScoredClip, Transcript
 from ..settings import get_settings
-from .common import State, StepContext, ensure_still_there, load_project, step, workspace
+from .common import State, StepContext, ensure_still_there, load_project, render_style, step, workspace
 
 RENDER_PROGRESS_SPAN = 35  # progress moves from 55 to 90 across all renders
 
@@ -26,11 +26,14 @@ def handler(ctx: StepContext) -> State:
     entry = next(e for e in scored if e["clip_id"] == job.clip_id)
     clip = ScoredClip.from_dict(entry["clip"])
     transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
+    style, watermark_key = render_style(project, ctx.state)
     with workspace("render") as work:
         src_key = ctx.state["source_key"]
         src = storage.get_file(src_key, work / "source" / src_key.rsplit("/", 1)[-1])
+        logo = storage.get_file(watermark_key, work / "watermark" / watermark_key.rsplit("/", 1)[-1]) \
+            if watermark_key and style.watermark is not None else None
         result = render_one(
-            src, clip, transcript, job, project.caption_style, work / "out", settings=get_settings()
+            src, clip, transcript, job, style, work / "out", settings=get_settings(), watermark=logo
         )
         key = ctx.put_file(
             storage.clip_video_key(ctx.tenant, ctx.project_id, job.clip_id, result.width, result.height),
