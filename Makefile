@@ -35,6 +35,7 @@ bench: setup
 	@command -v espeak-ng >/dev/null || { command -v apt-get >/dev/null && apt-get install -y -qq espeak-ng; } \
 		|| { echo "klipstar: espeak-ng is required for the benchmark media: apt-get install -y espeak-ng"; exit 2; }
 	$(BIN)/python bench/bench_engine.py --minutes 10 --clips 10
+	$(BIN)/python bench/bench_engine.py --minutes 10 --clips 10 --all-options
 
 package: setup
 	$(BIN)/chalice package --stage prod --merge-template infra/template.yaml out/package
