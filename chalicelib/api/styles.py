@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..data import storage
 from ..data.models import Template
@@ -75,6 +76,8 @@ def store_watermark(tenant: str, project_id: str, style: Style, name: str) -> st
             path = storage.get_file(upload.key, Path(tmp) / "upload")
         else:
             param = "style.watermark.url"
+            if urlsplit(str(wm.url).strip()).scheme.lower() not in ("http", "https"):
+                raise ApiError(400, "url_refused", "style.watermark.url must be an http(s) URL.", param=param)
             screen_url(str(wm.url), param)
             try:
                 path = fetch_watermark(str(wm.url), Path(tmp), settings=settings)

@@ -91,6 +91,9 @@ def test_bad_style_fields_are_named(env):
     _err(env.call("POST", "/v1/projects", key,
                   {"video_url": VIDEO, "style": {"watermark": {"url": "http://169.254.169.254/logo.png"}}}),
          400, "url_refused", "style.watermark.url")
+    for local in ("/etc/hostname", "file:///etc/hostname", "logo.png"):  # never a file of the server's
+        _err(env.call("POST", "/v1/projects", key, {"video_url": VIDEO, "style": {"watermark": {"url": local}}}),
+             400, "url_refused", "style.watermark.url")
     assert env.executions() == [] and Project.count() == 0
 
 
