@@ -114,10 +114,12 @@ def main() -> int:
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--clips", type=int, default=10)
     parser.add_argument("--all-options", action="store_true", help="every style option on")
+    parser.add_argument("--source", type=Path, default=None,
+                        help="use this talk instead of making an N-minute one (e.g. tests/fixtures/talk.mp4)")
     args = parser.parse_args()
 
     settings = get_settings()
-    source = make_talk(args.minutes)
+    source = args.source.resolve() if args.source else make_talk(args.minutes)
     options = ClipOptions(max_clips=args.clips, caption_style="karaoke").validate()
     marks: dict[str, list[float]] = {}
 
@@ -157,7 +159,8 @@ def main() -> int:
         "peak_rss_mb_largest_child": round(peak_child_mb),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"engine_{args.minutes}min{'_all' if args.all_options else ''}.json"
+    name = source.stem if args.source else f"{args.minutes}min"
+    out = RESULTS / f"engine_{name}{'_all' if args.all_options else ''}.json"
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
     return 0
