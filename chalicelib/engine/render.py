@@ -195,7 +195,8 @@ def video_filter(
     final = "v" if thumbnail_at is None else "vall"
     graph += overlay_filter(framed, ass, watermark, _even(plan.out_width), final)
     if thumbnail_at is not None:
-        graph += f";[vall]split=2[v][vth];[vth]trim=start={max(0.0, thumbnail_at):.3f},setpts=PTS-STARTPTS[thumb]"
+        at = max(0.0, thumbnail_at)  # the branch ends by itself a few frames later (nothing buffers for it)
+        graph += f";[vall]split=2[v][vth];[vth]trim=start={at:.3f}:end={at + 0.1:.3f},setpts=PTS-STARTPTS[thumb]"
     return graph
 
 
