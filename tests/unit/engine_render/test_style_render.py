@@ -171,3 +171,16 @@ def test_watermark_that_is_not_an_image(text_server: str, tmp_path: Path) -> Non
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)  # the signature, but no image
     with pytest.raises(NotMedia, match="does not decode"):
         check_image(fake)
+
+
+def test_image_header_sizes_without_decoding(tmp_path: Path) -> None:
+    from chalicelib.engine.watermark import image_size
+
+    for name in ("a.png", "a.jpg"):
+        path = tmp_path / name
+        run_ffmpeg(["-y", "-f", "lavfi", "-i", "color=c=blue:s=321x123:d=0.1", "-frames:v", "1", str(path)])
+        assert image_size(path.read_bytes()[:65536]) == (321, 123) and check_image(path) == (321, 123)
+    big = tmp_path / "big.png"
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", "color=c=blue:s=4100x16:d=0.1", "-frames:v", "1", str(big)])
+    with pytest.raises(NotMedia, match="at most 4096"):
+        check_image(big)
