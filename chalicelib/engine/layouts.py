@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -294,9 +295,12 @@ def _focus_segments(
 _DIALOGUE = re.compile(r"^Dialogue: (\d+),(\d+):(\d\d):(\d\d)\.(\d\d),")
 
 
-def captions_between_panes(ass: Path, plan: CropPlan) -> None:
-    """Move captions that start during a stacked split to the seam between the two panes (not over a face)."""
-    spans = [(s.t0, s.t1) for s in plan.segments if s.layout == "split"]
+def captions_between_panes(ass: Path, plan: CropPlan, to_output: Callable[[float], float] | None = None) -> None:
+    """Move captions that start during a stacked split to the seam between the two panes (not over a face).
+
+    `to_output` maps the plan's clip seconds onto the captions' timeline when the clip is tightened."""
+    move = to_output or (lambda t: t)
+    spans = [(move(s.t0), move(s.t1)) for s in plan.segments if s.layout == "split"]
     stacked, _pw, _ph = split_panes(plan.out_width, plan.out_height)
     if not spans or not stacked:
         return
