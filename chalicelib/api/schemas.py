@@ -155,16 +155,6 @@ ClipOrder = Literal["rank", "score", "timeline"]
 Hashtag = Annotated[str, StringConstraints(pattern=r"^#?[^\s#]{1,60}$")]
 
 
-class CaptionStyleIn(Request):
-    preset: CaptionStyle = Field(description="The caption look (same names as caption_style).")
-
-
-class StyleIn(Request):
-    """A clip's style. Today only the caption preset is honoured; more fields arrive with style templates."""
-
-    captions: CaptionStyleIn | None = None
-
-
 class LayoutKeyframe(Request):
     at: float = Field(ge=0, le=600, description="Clip seconds from which this layout applies.")
     layout: LayoutName
@@ -184,10 +174,10 @@ class ClipEdit(Request):
                                         description="Caption text corrections (timings are kept).")
     title: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")] | None = None
     hashtags: list[Hashtag] | None = Field(None, max_length=30)
-    style: StyleIn | None = None
-    template_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    style: Style | None = Field(None, description=STYLE_HELP + " Deep-merged over the clip's current style.")
+    template_id: TemplateId | None = Field(None, description="A saved style, under `style` and over the clip's.")
     layout: LayoutName | list[LayoutKeyframe] | None = Field(
-        None, description="A layout for the whole clip, or keyframes (stored; see the README's limits)."
+        None, description="A layout for the whole clip, or keyframes: each layout holds from `at` to the next one.",
     )
 
 
@@ -196,7 +186,8 @@ class ClipCreate(Request):
 
     start: float = Field(ge=0, description="Source seconds; snapped to a pause before a word.")
     end: float = Field(gt=0, description="Source seconds; snapped to a pause after a word.")
-    style: StyleIn | None = None
+    style: Style | None = Field(None, description=STYLE_HELP + " Default: the project's style.")
+    template_id: TemplateId | None = Field(None, description="A saved style, under `style` and over the project's.")
     layout: LayoutName | list[LayoutKeyframe] | None = None
 
 

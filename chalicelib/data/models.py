@@ -198,11 +198,12 @@ class Clip(Model):
     style = JSONAttribute(null=True)  # the clip's resolved render style (engine.style.Style.to_dict())
     layout = JSONAttribute(null=True)  # "auto" | "focus" | "split" | "fit", or keyframes [{"at", "layout"}]
     template_id = UnicodeAttribute(null=True)
+    watermark_key = UnicodeAttribute(null=True)  # object key of the clip's own checked watermark image, if any
     manual = BooleanAttribute(default=False)  # added by POST /v1/projects/{id}/clips
     version = NumberAttribute(default=1)  # the latest finished version (0 while a manual clip's first render runs)
     versions = JSONAttribute(default=list)  # [{version, start, end, source_ranges, duration_seconds, renditions,
     #                                           thumbnail_key, created_at}], oldest first
-    pending = JSONAttribute(null=True)  # {version, start, end, source_ranges, word_fixes, style, layout, ...}
+    pending = JSONAttribute(null=True)  # {version, start, end, source_ranges, word_fixes, style, watermark_key, ...}
     edit_error = ErrorMap(null=True)  # why the last edit's render failed (the previous version stays)
 
 
