@@ -139,11 +139,12 @@ def _on_timeline(framed: layouts.FramedClip, timeline: Timeline, start: float) -
 def prepare_render(
     source: Path | str, clip: ScoredClip, transcript: Transcript, job: RenderJob, style: Style | str, out_dir: Path,
     *, settings: Settings, layout: str = "auto", keyframes: list[LayoutKeyframe] | None = None,
-    watermark: Path | None = None,
+    layout_spans: list[tuple[float, float, str]] | None = None, watermark: Path | None = None,
 ) -> PreparedRender:
     """Reframe analysis, speaker labels, layout, the cut timeline and the captions file for one job (no encoding).
 
     `keyframes` (clip seconds, e.g. edited ones) replace the layout decisions the analysis would make;
+    `layout_spans` [(start, end, layout)] (clip seconds) show each span in its own layout;
     `watermark` is the style's logo image, already fetched to a local file. The crop plan stays on the
     source timeline (the cut is applied after framing); words, sentences and keyframes are reported on the
     cut timeline.
@@ -153,7 +154,7 @@ def prepare_render(
     start, end = clip.candidate.start, clip.candidate.end
     framed = layouts.frame_clip(
         source, start, end, job.width, job.height, transcript.clip_words(start, end), layout, settings=settings,
-        keyframes=keyframes,
+        keyframes=keyframes, layout_spans=layout_spans,
     )
     timeline = clip_timeline(transcript, start, end, style.tighten)
     safe = merged_safe_area(get_platforms(job.platforms))
@@ -212,12 +213,13 @@ def render_one(
     settings: Settings,
     layout: str = "auto",
     keyframes: list[LayoutKeyframe] | None = None,
+    layout_spans: list[tuple[float, float, str]] | None = None,
     watermark: Path | None = None,
 ) -> RenderResult:
     """Frame, caption and encode one clip at one size (and its thumbnail when the job asks)."""
     prepared = prepare_render(
         source, clip, transcript, job, style, out_dir, settings=settings, layout=layout, keyframes=keyframes,
-        watermark=watermark,
+        layout_spans=layout_spans, watermark=watermark,
     )
     return encode_render(source, clip, job, prepared, out_dir, settings=settings)
 

@@ -51,9 +51,11 @@ def handler(ctx: StepContext) -> State:
         src = render_source(ctx.state["source_key"], work)
         logo = storage.get_file(watermark_key, work / "watermark" / watermark_key.rsplit("/", 1)[-1]) \
             if watermark_key and style.watermark is not None else None
+        layout = entry.get("layout")
         result = render_one(
             src, clip, transcript, job, style, work / "out", settings=get_settings(), watermark=logo,
-            layout=entry["layout"] if isinstance(entry.get("layout"), str) else project.layout or "auto",
+            layout=layout if isinstance(layout, str) else project.layout or "auto",
+            layout_spans=layout_spans(layout, clip.candidate.end - clip.candidate.start),
         )
         key = ctx.put_file(
             storage.clip_video_key(ctx.tenant, ctx.project_id, job.clip_id, result.width, result.height, version),
@@ -86,6 +88,17 @@ def handler(ctx: StepContext) -> State:
         "layout": result.layout,
         **(speaker_fields(result) if job.with_thumbnail else {}),  # once per clip: the state stays small
     }
+
+
+def layout_spans(layout: Any, duration: float) -> list[tuple[float, float, str]] | None:
+    """An edit's layout keyframes [{at, layout}] (clip seconds, sorted) as (start, end, layout) spans."""
+    if not isinstance(layout, list) or not layout:
+        return None
+    marks = sorted((max(0.0, float(k["at"])), str(k["layout"])) for k in layout)
+    if marks[0][0] > 0:  # before the first keyframe: the first keyframe's layout
+        marks[0] = (0.0, marks[0][1])
+    ends = [at for at, _ in marks[1:]] + [duration]
+    return [(a, min(b, duration), lay) for (a, lay), b in zip(marks, ends, strict=True) if min(b, duration) > a]
 
 
 def speaker_fields(result: RenderResult) -> dict[str, Any]:
