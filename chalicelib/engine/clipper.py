@@ -350,7 +350,7 @@ def run_clipper(
         wav = audio.extract_audio(src, work / "audio.wav")
         transcript = transcribe.transcribe(wav, language=options.language, settings=settings)
         if resolved.preset != "none":
-            font_choice.caption_font(transcript.text)  # language_unsupported before any rendering
+            font_choice.caption_font(transcript.text, resolved.captions.font)  # language_unsupported, before rendering
         report("transcribe", 1, 1)
 
         report("segment", 0, 1)

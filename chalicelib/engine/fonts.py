@@ -27,17 +27,20 @@ FONT_PACKAGES: dict[str, tuple[str, str]] = {
 FONT_FAMILIES: tuple[str, ...] = tuple(FONT_PACKAGES)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=8)
+def family_files(family: str) -> tuple[Path, ...]:
+    """The TTFs of one shipped family's package (OTF duplicates and licence files left out)."""
+    package, prefix = FONT_PACKAGES[family]
+    files = Path(importlib.import_module(package).__file__ or "").parent / "files"
+    found = tuple(sorted(p for p in files.glob(f"{prefix}*.ttf") if p.is_file()))
+    if not found:
+        raise RuntimeError(f"the {package} package ships no TTF files for {family}")
+    return found
+
+
 def _package_fonts() -> tuple[Path, ...]:
-    """Every TTF of every family's package (OTF duplicates and licence files left out)."""
-    fonts: list[Path] = []
-    for family, (package, prefix) in FONT_PACKAGES.items():
-        files = Path(importlib.import_module(package).__file__ or "").parent / "files"
-        found = sorted(p for p in files.glob(f"{prefix}*.ttf") if p.is_file())
-        if not found:
-            raise RuntimeError(f"the {package} package ships no TTF files for {family}")
-        fonts += found
-    return tuple(fonts)
+    """Every TTF of every shipped family."""
+    return tuple(p for family in FONT_FAMILIES for p in family_files(family))
 
 
 def font_files() -> tuple[Path, ...]:

@@ -100,3 +100,22 @@ def test_every_family_covers_accented_latin_and_resolves_in_libass(family: str, 
     assert black.sum() > 1.2 * regular.sum()  # the Black face resolved by its family name
     if family != "Roboto":  # libass's fallback for an unknown family may well be Roboto itself
         assert not np.array_equal(regular, fallback)
+
+
+def test_font_choice_checks_each_shipped_family_on_its_own_files() -> None:
+    """language_unsupported looks at every shipped family (each by its own TTFs), the style's font first."""
+    from chalicelib.engine import font_choice
+    from chalicelib.engine.errors import LanguageUnsupported
+    from chalicelib.engine.fonts import FONT_FAMILIES, family_files
+
+    listed = font_choice.families()
+    assert [f for f, _ in listed] == ["Roboto", "Source Sans Pro", "Lato"]
+    assert set(FONT_FAMILIES) == {"Roboto", "Source Sans Pro", "Lato"}
+    for family, paths in listed:
+        assert paths == family_files(family) and all(p.name.startswith(family.replace(" ", "")) for p in paths)
+    assert font_choice.families("Lato")[0][0] == "Lato"
+    greek = "Καλημέρα κόσμε"
+    assert font_choice.caption_font("Straße, señal", "Lato") == "Lato"  # Lato draws Western European Latin
+    assert font_choice.caption_font(greek, "Lato") == "Roboto"  # Lato has no Greek: the next family that does
+    with pytest.raises(LanguageUnsupported):
+        font_choice.caption_font("مرحبا بالعالم", "Source Sans Pro")
