@@ -8,6 +8,7 @@ from chalice import Blueprint
 from ...data.models import Clip, Project, Upload
 from ...engine import exports
 from ...engine.platforms import PLATFORMS, get_platforms, merged_safe_area
+from ...engine.style import Style
 from ...engine.types import Transcript, Word
 from ...shapes import clip_json, project_clips
 from ...webhooks import events
@@ -151,8 +152,8 @@ def clip_captions(call: Call) -> Reply:
     size = PLATFORMS[platform].size
     sharing = [p for p in get_platforms(names) if p.size == size] or [PLATFORMS[platform]]
     text = exports.caption_text(
-        query.format, _clip_words(clip), style=clip_edits.caption_preset(clip.style, project.caption_style),
-        width=size[0], height=size[1], safe_area=merged_safe_area(sharing),
+        query.format, _clip_words(clip), style=Style.from_dict(clip_edits.current_style(clip, project).style),
+        width=size[0], height=size[1], safe_area=merged_safe_area(sharing), title=clip.title,
     )
     return Reply(200, text, {"Content-Type": exports.CAPTION_FORMATS[query.format] + "; charset=utf-8",
                              "Content-Disposition": f'attachment; filename="{clip.clip_id}.{query.format}"'})
