@@ -89,7 +89,9 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         op["requestBody"] = {"required": True, "content": _json(spec.request_model)}
     success: dict[str, Any] = {"description": STATUS_TEXT.get(spec.status, "OK"), "headers": _headers(spec.auth)}
     if spec.text_types:
-        success["content"] = {t: {"schema": {"type": "string"}} for t in spec.text_types}
+        # a JSON document (the OpenTimelineIO export) is an object to a client that parses it; the rest is text
+        success["content"] = {t: {"schema": {"type": "object" if t == "application/json" else "string"}}
+                               for t in spec.text_types}
     elif spec.status != 204:
         success["content"] = _json(spec.response_model)
     responses: dict[str, Any] = {str(spec.status): success}

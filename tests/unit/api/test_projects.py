@@ -230,7 +230,8 @@ def test_delete_completed_project_leaves_no_row_and_no_object(env):
     seeded = seed_completed_project("acme")
     pid, clip_ids, tenant = seeded["project_id"], seeded["clip_ids"], seeded["tenant"]
     sa = seed_social_account("acme", "tiktok")
-    assert env.call("POST", f"/v1/clips/{clip_ids[0]}/publish", key, {"platform": "tiktok", "account_id": sa}).status \
+    assert env.call("POST", f"/v1/clips/{clip_ids[0]}/publish", key,
+                    {"platform": "tiktok", "account_id": sa, "privacy": "private"}).status \
         == 202
     assert env.call("POST", f"/v1/projects/{pid}/prompt", key, {"prompt": "pricing"}).status == 202
     # source + transcript, and per clip one 1080x1920 render (shared by the three platforms) + a thumbnail
