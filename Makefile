@@ -52,6 +52,7 @@ espeak:
 
 bench: setup espeak
 	$(BIN)/python bench/bench_engine.py --minutes 10 --clips 10
+	$(BIN)/python bench/bench_engine.py --minutes 10 --clips 10 --all-options
 
 ## Clip quality on labelled talks against random and first-N-minutes baselines (README "Clip quality").
 bench-quality: setup espeak

@@ -8,8 +8,11 @@ On an N-minute 16:9 talk (made by scripts/make_fixtures.py), `klipstar clip`'s e
   no captions, no face tracking);
 - peak memory (this process, and the largest child ffmpeg).
 
+With --all-options every style option is on (pop captions in Source Sans Pro on a box at the top, a
+hook title, a watermark, silence and filler removal); its floor encodes the same output durations.
+
 Timings are not assertions: run it on a quiet machine. Usage:
-    python bench/bench_engine.py --minutes 10 --clips 10
+    python bench/bench_engine.py --minutes 10 --clips 10 [--all-options]
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from chalicelib.engine import transcribe  # noqa: E402
 from chalicelib.engine.clipper import run_clipper  # noqa: E402
 from chalicelib.engine.ffmpeg import ffmpeg_exe  # noqa: E402
+from chalicelib.engine.style import Style  # noqa: E402
 from chalicelib.engine.types import ClipOptions  # noqa: E402
 from chalicelib.settings import get_settings  # noqa: E402
 
@@ -65,8 +69,28 @@ def whisper_floor(source: Path) -> float:
     return elapsed
 
 
+ALL_OPTIONS = {
+    "captions": {"preset": "pop", "font": "Source Sans Pro", "position": "top", "highlight_color": "#00E1FF",
+                 "background": {"color": "#000000", "opacity": 0.5}, "max_lines": 2},
+    "hook_title": {"seconds": 3},
+    "watermark": {"url": "", "corner": "bottom_left", "scale": 0.2, "opacity": 0.8},
+    "tighten": {"remove_silences": True, "remove_filler_words": True},
+}  # fmt: skip
+
+
+def all_options_style(work: Path) -> Style:
+    """ALL_OPTIONS with a generated 400x200 PNG logo as the watermark."""
+    logo = work / "logo.png"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=s=400x200:d=0.1", "-frames:v", "1", str(logo)], check=True)
+    data = json.loads(json.dumps(ALL_OPTIONS))
+    data["watermark"]["url"] = str(logo)
+    return Style.model_validate(data)
+
+
 def ffmpeg_floor(source: Path, clips: list[dict], width: int, height: int) -> float:
-    """Bare ffmpeg: the same spans and output size at the same x264/AAC settings, static centre crop."""
+    """Bare ffmpeg: the same output durations (from each clip's start) and size at the same x264/AAC
+    settings, static centre crop."""
     settings = get_settings()
     total = 0.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,7 +98,7 @@ def ffmpeg_floor(source: Path, clips: list[dict], width: int, height: int) -> fl
             out = Path(tmp) / f"floor{i}.mp4"
             vf = f"crop=ih*{width}/{height}:ih,scale={width}:{height},fps=30"
             cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{clip['start']:.3f}",
-                   "-i", str(source), "-t", f"{clip['end'] - clip['start']:.3f}", "-vf", vf,
+                   "-i", str(source), "-t", f"{clip['duration_seconds']:.3f}", "-vf", vf,
                    "-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p", "-preset", settings.x264_preset,
                    "-crf", str(settings.x264_crf), "-c:a", "aac", "-b:a", "128k", "-ar", "48000",
                    "-movflags", "+faststart", str(out)]
@@ -89,10 +113,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--clips", type=int, default=10)
+    parser.add_argument("--all-options", action="store_true", help="every style option on")
+    parser.add_argument("--source", type=Path, default=None,
+                        help="use this talk instead of making an N-minute one (e.g. tests/fixtures/talk.mp4)")
     args = parser.parse_args()
 
     settings = get_settings()
-    source = make_talk(args.minutes)
+    source = args.source.resolve() if args.source else make_talk(args.minutes)
     options = ClipOptions(max_clips=args.clips, caption_style="karaoke").validate()
     marks: dict[str, list[float]] = {}
 
@@ -101,9 +128,11 @@ def main() -> int:
         marks.setdefault(stage, [now, now])[1] = now
 
     with tempfile.TemporaryDirectory() as tmp:
+        style = all_options_style(Path(tmp)) if args.all_options else None
         print(f"engine on {source.name} ...", flush=True)
         started = time.perf_counter()
-        manifest = run_clipper(str(source), options, Path(tmp) / "clips", settings=settings, progress=progress)
+        manifest = run_clipper(str(source), options, Path(tmp) / "clips", settings=settings, progress=progress,
+                               style=style)
         end_to_end = time.perf_counter() - started
         peak_self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         peak_child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -116,7 +145,9 @@ def main() -> int:
     result = {
         "machine": f"{platform.machine()} {platform.processor() or ''} cores={os.cpu_count()}",
         "source_seconds": round(duration, 1),
+        "all_options": args.all_options,
         "clips": len(manifest["clips"]),
+        "output_seconds": round(sum(c["duration_seconds"] for c in manifest["clips"]), 1),
         "stage_seconds": stages,
         "end_to_end_seconds": round(end_to_end, 2),
         "end_to_end_x_realtime": round(end_to_end / duration, 3),
@@ -128,7 +159,8 @@ def main() -> int:
         "peak_rss_mb_largest_child": round(peak_child_mb),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"engine_{args.minutes}min.json"
+    name = source.stem if args.source else f"{args.minutes}min"
+    out = RESULTS / f"engine_{name}{'_all' if args.all_options else ''}.json"
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
     return 0

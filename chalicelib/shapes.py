@@ -17,11 +17,12 @@ from .api.schemas import (
     QualityOut,
     QuoteOut,
     Rendition,
+    TemplateOut,
     UploadOut,
     UploadPart,
 )
 from .data import storage
-from .data.models import Clip, Project, PromptJob, Publication, Upload
+from .data.models import Clip, Project, PromptJob, Publication, Template, Upload
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -156,6 +157,8 @@ def project_out(project: Project, with_clips: bool = True, order: str = "rank") 
         error=_error(project.error),
         chapters=[ChapterOut(**c) for c in project.chapters] if project.chapters is not None else None,
         quality=QualityOut(**project.quality) if project.quality else None,
+        template_id=project.template_id,
+        style=project.style,
         clips=None,
     ).model_dump(mode="json")
     out["clips"] = clips
@@ -173,6 +176,18 @@ def prompt_job_out(job: PromptJob) -> PromptJobOut:
         reason=job.reason,
         error=_error(job.error),
         created_at=_utc(job.created_at),
+        template_id=job.template_id,
+        style=job.style,
+    )
+
+
+def template_out(template: Template) -> TemplateOut:
+    return TemplateOut(
+        id=template.template_id,
+        name=template.name,
+        style=dict(template.style or {}),
+        created_at=_utc(template.created_at),
+        updated_at=_utc(template.updated_at),
     )
 
 

@@ -267,7 +267,7 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
     "api_handler": [
         ddb(READ + WRITE, "accounts", "api-keys", "projects", "clips", "prompt-jobs", "publications",
             "social-accounts", "rate-counters", "webhook-deliveries", "uploads", "idempotency",
-            "webhook-endpoints"),
+            "webhook-endpoints", "templates"),
         *s3("GetObject", "PutObject", "DeleteObject", "ListBucket", "AbortMultipartUpload"),
         {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": ref("PipelineStateMachine")},
         {"Effect": "Allow", "Action": ["states:StopExecution", "states:DescribeExecution"],
@@ -282,7 +282,8 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
     "transcribe_chunk": [STOPPED, ddb(READ, "projects"), *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "transcribe_merge": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "score": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket"), *LLM],
-    "render": [STOPPED, PROJECT_RW, *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
+    "render": [STOPPED, PROJECT_RW, ddb(READ, "prompt-jobs"), *s3("GetObject", "PutObject", "DeleteObject",
+                                                                     "ListBucket")],
     "edit_plan": [STOPPED, ddb(READ, "projects", "clips"), *s3("GetObject", "PutObject", "DeleteObject", "ListBucket")],
     "prompt_search": [STOPPED, ddb(READ, "projects", "prompt-jobs"), *s3("GetObject", "PutObject", "DeleteObject",
                                                                   "ListBucket"), *LLM],

@@ -1,10 +1,11 @@
-"""Build the ffmpeg Lambda layer: a static ffmpeg under /opt/bin plus the Roboto caption fonts.
+"""Build the ffmpeg Lambda layer: a static ffmpeg under /opt/bin plus the caption fonts.
 
 The binary is imageio-ffmpeg's static build (it has libass and libx264); the fonts come from the
-font-roboto package. Layer contents are unpacked under /opt, so the zip holds:
+font packages of chalicelib.engine.fonts (Roboto, Source Sans Pro, Lato). Layer contents are unpacked
+under /opt, so the zip holds:
 
     bin/ffmpeg          -> /opt/bin/ffmpeg   (chalicelib.engine.ffmpeg.ffmpeg_exe() prefers it)
-    fonts/Roboto-*.ttf  -> /opt/fonts/
+    fonts/*.ttf         -> /opt/fonts/
 
     python layers/build_ffmpeg_layer.py [--out layers/build]   # writes ffmpeg-layer.zip and the tree
 """
@@ -19,16 +20,18 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # run as a script: the repository root holds chalicelib
+    sys.path.insert(0, str(HERE.parent))
 
 
 def layer_files() -> dict[str, Path]:
     """Archive name -> source file for every file of the layer."""
-    import font_roboto
     import imageio_ffmpeg
 
+    from chalicelib.engine.fonts import font_files
+
     files = {"bin/ffmpeg": Path(imageio_ffmpeg.get_ffmpeg_exe())}
-    fonts = Path(font_roboto.__file__).parent / "files"
-    for ttf in sorted(fonts.glob("*.ttf")):
+    for ttf in font_files():
         files[f"fonts/{ttf.name}"] = ttf
     return files
 

@@ -111,7 +111,8 @@ def measure() -> dict[str, Any]:
             functions[fn.name] = {"package": "zip", "bytes": zip_total, "layers": [], "budget": ZIP_BUDGET}
     # What render would weigh as a zip function with the ffmpeg layer (why it ships in the image).
     render_zip_deps = zip_deps | closure([Requirement("opencv-python-headless"), Requirement("numpy"),
-                                          Requirement("av"), Requirement("font-roboto")])
+                                          Requirement("av"), Requirement("font-roboto"),
+                                          Requirement("font-source-sans-pro"), Requirement("font-lato")])
     layer = ffmpeg_layer_bytes()
     hypothetical = code + sum(dist_bytes(n) for n in render_zip_deps) + layer
     return {

@@ -543,6 +543,52 @@ def make_conversation(out: Path, script_out: Path) -> dict:
     return script
 
 
+# The tightening fixture: sentences with planted long pauses and planted filler words (espeak-ng's "umm"
+# and "hmm"; Whisper tiny.en hears both as "Um,"), each filler between short pauses.
+TIGHTEN_PIECES: list[tuple[str, str, float]] = [  # (kind, text, silence after it in seconds)
+    ("speech", "So here is the plan for the launch.", 0.4),
+    ("filler", "umm", 0.4),
+    ("speech", "We ship the new version on Friday morning.", 1.8),
+    ("speech", "Then the whole team takes a long rest.", 0.4),
+    ("filler", "hmm", 0.4),
+    ("speech", "After that we look at the numbers.", 1.5),
+    ("speech", "And then we decide what comes next.", 0.3),
+]
+
+
+def make_tighten(out: Path, script_out: Path) -> None:
+    """A ~17 s 320x180 clip (a moving test pattern) whose audio is TIGHTEN_PIECES, with every piece's timing."""
+    import imageio_ffmpeg
+
+    exe = require_espeak()
+    pieces: list[np.ndarray] = [np.zeros(int(0.3 * SAMPLE_RATE), dtype=np.int16)]
+    pos = len(pieces[0])
+    timing: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (kind, text, after) in enumerate(TIGHTEN_PIECES):
+            samples = synth(exe, text, Path(tmp) / f"t{i}.wav", wpm=150)
+            timing.append({"kind": kind, "text": text, "start": round(pos / SAMPLE_RATE, 4),
+                           "end": round((pos + len(samples)) / SAMPLE_RATE, 4)})
+            silence = np.zeros(int(after * SAMPLE_RATE), dtype=np.int16)
+            pieces += [samples, silence]
+            pos += len(samples) + len(silence)
+        wav = Path(tmp) / "tighten.wav"
+        with wave.open(str(wav), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(SAMPLE_RATE)
+            w.writeframes(np.concatenate(pieces).tobytes())
+        duration = pos / SAMPLE_RATE
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+             "-f", "lavfi", "-i", f"testsrc2=s=320x180:r=25:d={duration:.3f}", "-i", str(wav),
+             "-c:v", "libx264", "-preset", "veryfast", "-crf", "36", "-pix_fmt", "yuv420p",
+             "-c:a", "aac", "-b:a", "64k", "-ar", "44100", "-shortest", "-movflags", "+faststart", str(out)],
+            check=True,
+        )  # fmt: skip
+    script_out.write_text(json.dumps({"video": out.name, "duration": round(duration, 4), "pieces": timing}, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--long-minutes", type=float, default=0, help="make an N-minute talk instead (benchmark)")
@@ -550,6 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--script", type=Path, default=None, help="also write the script JSON here")
     ap.add_argument("--spanish", action="store_true", help="make the short Spanish talk (charla_es.mp4) instead")
     ap.add_argument("--conversation", action="store_true", help="make the two-person conversation instead")
+    ap.add_argument("--tighten", action="store_true", help="make tests/fixtures/tighten.mp4 (pauses and fillers)")
     args = ap.parse_args(argv)
     require_espeak()
     if args.spanish:
@@ -560,6 +607,10 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or FIXTURES / "conversation.mp4"
         script_out = args.script or out.with_name("conversation_script.json")
         make_conversation(out, script_out)
+    elif args.tighten:
+        out = args.out or FIXTURES / "tighten.mp4"
+        script_out = args.script or out.with_name("tighten_script.json")
+        make_tighten(out, script_out)
     elif args.long_minutes:
         out = args.out or Path(tempfile.gettempdir()) / f"klipstar-talk-{args.long_minutes:g}min.mp4"
         script_out = args.script or out.with_suffix(".json")

@@ -4,21 +4,24 @@ the render-only branch of the pipeline (EditPlan -> EditRender -> EditFinalize).
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
 from ..data import storage
-from ..data.models import Clip, Project, utcnow
+from ..data.models import Clip, Project, PromptJob, utcnow
 from ..engine.edit import SnappedRange, snap_range
 from ..engine.errors import InvalidOptions
 from ..engine.platforms import DEFAULT_PLATFORMS, get_platforms
+from ..engine.style import Style
 from ..engine.types import Transcript
 from ..settings import get_settings
 from .errors import ApiError
 from .executions import start_pipeline
-from .schemas import LayoutKeyframe, StyleIn
+from .schemas import LayoutKeyframe
+from .styles import resolve_request_style, store_watermark
 
 EDGE_SLACK = 0.05  # seconds past the source's end still accepted (probe vs. transcript rounding)
 
@@ -71,12 +74,60 @@ def resolve_range(project: Project, transcript: Transcript, start: float, end: f
 
 
 def caption_preset(style: dict[str, Any] | None, fallback: str) -> str:
-    """The caption style the renderer takes today: style.captions.preset, else the project's caption_style."""
+    """The clip's caption preset: style.captions.preset, else the project's caption_style."""
     return str(((style or {}).get("captions") or {}).get("preset") or fallback)
 
 
-def style_dict(style: StyleIn | None) -> dict[str, Any] | None:
-    return style.model_dump(exclude_none=True) if style is not None else None
+@dataclass
+class EditStyle:
+    """The resolved style of a version to render, its watermark object and whether this edit stored it."""
+
+    style: dict[str, Any]
+    watermark_key: str | None
+    template_id: str | None
+    stored: bool = False
+
+    def discard(self) -> None:
+        """Remove a watermark this edit stored (the edit did not happen)."""
+        if self.stored and self.watermark_key:
+            storage.delete_prefix(self.watermark_key)
+
+
+def current_style(clip: Clip | None, project: Project) -> EditStyle:
+    """The style the clip's latest version rendered with: its own, else its prompt job's, else the project's
+    (rows from before styles: the project's caption_style as the preset)."""
+    if clip is not None and clip.style:
+        return EditStyle(dict(clip.style), clip.watermark_key, clip.template_id)
+    if clip is not None and clip.prompt_job_id:
+        try:
+            job = PromptJob.get(clip.prompt_job_id, consistent_read=True)
+            if job.style:
+                return EditStyle(dict(job.style), job.watermark_key, job.template_id)
+        except PromptJob.DoesNotExist:
+            pass
+    if project.style:
+        return EditStyle(dict(project.style), project.watermark_key, project.template_id)
+    return EditStyle({"captions": {"preset": project.caption_style}}, None, None)
+
+
+def edit_style(tenant: str, clip: Clip | None, project: Project, template_id: str | None, inline: Style | None,
+               name: str) -> EditStyle:
+    """base (the clip's current style) < template < inline fields, validated (400 naming style.…; another
+    account's template: 404 naming template_id); a changed watermark is fetched, checked and stored as `name`."""
+    base = current_style(clip, project)
+    if template_id is None and inline is None:
+        return base
+    style = resolve_request_style(tenant, template_id, inline, project.caption_style, base=base.style)
+    out = EditStyle(style.to_dict(), None, template_id or base.template_id)
+    if style.watermark is not None:
+        if base.watermark_key and style.watermark.model_dump(mode="json", exclude_none=True) == base.style.get(
+            "watermark"
+        ):
+            out.watermark_key = base.watermark_key  # the same image, already checked
+        else:
+            out.watermark_key = store_watermark(tenant, project.project_id, style, name)
+            out.stored = True
+    return out
 
 
 def layout_value(layout: str | list[LayoutKeyframe] | None) -> str | list[dict[str, Any]] | None:
@@ -85,28 +136,26 @@ def layout_value(layout: str | list[LayoutKeyframe] | None) -> str | list[dict[s
     return layout
 
 
-def check_template(template_id: str | None) -> None:
-    if template_id is not None:  # style templates do not exist yet: nothing can match
-        raise ApiError(422, "template_not_found", f"No such template: {template_id[:100]!r}.", param="template_id")
-
-
 def next_version(clip: Clip) -> int:
     numbers = [int(v["version"]) for v in clip.versions or []] + [int(clip.version or 0)]
     return max(numbers) + 1
 
 
 def pending_edit(clip: Clip, project: Project, *, start: float, end: float, word_fixes: dict[str, str],
-                 style: dict[str, Any] | None, layout: Any) -> dict[str, Any]:
-    """The data of the version to render (what EditPlan reads)."""
+                 style: EditStyle, layout: Any) -> dict[str, Any]:
+    """The data of the version to render (what EditPlan reads); source_ranges become the kept ranges once
+    rendered (several when the style tightens)."""
     return {
         "version": next_version(clip),
         "start": round(start, 3),
         "end": round(end, 3),
         "source_ranges": [[round(start, 3), round(end, 3)]],
         "word_fixes": word_fixes,
-        "style": style,
+        "style": style.style,
+        "watermark_key": style.watermark_key,
+        "template_id": style.template_id,
         "layout": layout,
-        "caption_style": caption_preset(style, project.caption_style),
+        "caption_style": caption_preset(style.style, project.caption_style),
         "requested_at": utcnow().isoformat(),
     }
 

@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..engine.platforms import DEFAULT_PLATFORMS
+from ..engine.style import Style
 from ..engine.types import CAPTION_STYLES, LAYOUTS, MAX_CLIPS_LIMIT
 
 PlatformName = Literal["youtube_shorts", "tiktok", "reels", "youtube", "square", "feed"]
 PublishPlatform = Literal["youtube_shorts", "tiktok", "reels"]
-CaptionStyle = Literal["karaoke", "bold", "minimal", "none"]
+CaptionStyle = Literal["karaoke", "bold", "minimal", "pop", "boxed", "none"]
 ProjectStatus = Literal["processing", "completed", "failed"]
 ProjectStage = Literal["queued", "ingesting", "transcribing", "scoring", "rendering", "completed", "failed"]
 if set(CaptionStyle.__args__) != set(CAPTION_STYLES):  # keeps the schema in step with the engine
@@ -28,6 +29,8 @@ VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\ufeff]"
 # call at request time (422 url_refused), since no schema can say what a name resolves to.
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=rf"^[A-Za-z][A-Za-z0-9+.-]*:{VISIBLE}+$")]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
+TemplateId = Annotated[str, StringConstraints(pattern=r"^tmpl_[A-Za-z0-9]{1,64}$")]
+STYLE_HELP = "Render style (captions, hook_title, watermark, tighten); its fields override the template's."
 
 
 class Request(BaseModel):
@@ -79,13 +82,17 @@ class ProjectCreate(Request):
     metadata: dict[Annotated[str, StringConstraints(min_length=1, max_length=40)], ShortText] = Field(
         default_factory=dict, max_length=20, description="Small string map, echoed back."
     )
+    template_id: TemplateId | None = Field(None, description="A saved style (POST /v1/templates).")
+    style: Style | None = Field(None, description=STYLE_HELP)
 
 
 class UploadCreate(Request):
     """POST /v1/uploads."""
 
     filename: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f\x7f-\x9f]+$")]
-    content_type: Annotated[str, StringConstraints(pattern=r"^(video|audio)/[A-Za-z0-9.+-]{1,100}$")]
+    content_type: Annotated[str, StringConstraints(pattern=r"^(video|audio|image)/[A-Za-z0-9.+-]{1,100}$")] = Field(
+        description="video/* or audio/* for a source; image/png, image/jpeg or image/webp for a watermark."
+    )
     size: int = Field(ge=1, description="Exact size of the file in bytes.")
 
 
@@ -105,6 +112,32 @@ class PromptCreate(Request):
 
     prompt: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=VISIBLE)]
     max_clips: int = Field(3, ge=1, le=10)
+    template_id: TemplateId | None = Field(None, description="A saved style; default: the project's style.")
+    style: Style | None = Field(None, description=STYLE_HELP + " Default: the project's style.")
+
+
+class TemplateCreate(Request):
+    """POST /v1/templates: a named style."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")]
+    style: Style
+
+
+class TemplateUpdate(Request):
+    """PATCH /v1/templates/{template_id}: a new name and/or style fields (deep-merged into the saved style)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")] | None = None
+    style: dict[str, Any] | None = Field(None, description="Style fields to change (null clears a field).")
+
+
+class ListTemplatesQuery(BaseModel):
+    """Query string of GET /v1/templates."""
+
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(10, ge=1, le=100)
+    starting_after: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        None, description="Cursor: the id of the last template of the previous page."
+    )
 
 
 PublishTag = Annotated[
@@ -134,16 +167,6 @@ ClipOrder = Literal["rank", "score", "timeline"]
 Hashtag = Annotated[str, StringConstraints(pattern=r"^#?[^\s#\x00-\x1f\x7f-\x9f\ufeff]{1,60}$")]
 
 
-class CaptionStyleIn(Request):
-    preset: CaptionStyle = Field(description="The caption look (same names as caption_style).")
-
-
-class StyleIn(Request):
-    """A clip's style. Today only the caption preset is honoured; more fields arrive with style templates."""
-
-    captions: CaptionStyleIn | None = None
-
-
 class LayoutKeyframe(Request):
     at: float = Field(ge=0, le=600, description="Clip seconds from which this layout applies.")
     layout: LayoutName
@@ -165,10 +188,10 @@ class ClipEdit(Request):
                                         description="Caption text corrections (timings are kept).")
     title: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE)] | None = None
     hashtags: list[Hashtag] | None = Field(None, max_length=30)
-    style: StyleIn | None = None
-    template_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    style: Style | None = Field(None, description=STYLE_HELP + " Deep-merged over the clip's current style.")
+    template_id: TemplateId | None = Field(None, description="A saved style, under `style` and over the clip's.")
     layout: LayoutName | list[LayoutKeyframe] | None = Field(
-        None, description="A layout for the whole clip, or keyframes (stored; see the README's limits)."
+        None, description="A layout for the whole clip, or keyframes: each layout holds from `at` to the next one.",
     )
 
 
@@ -177,7 +200,8 @@ class ClipCreate(Request):
 
     start: float = Field(ge=0, description="Source seconds; snapped to a pause before a word.")
     end: float = Field(gt=0, description="Source seconds; snapped to a pause after a word.")
-    style: StyleIn | None = None
+    style: Style | None = Field(None, description=STYLE_HELP + " Default: the project's style.")
+    template_id: TemplateId | None = Field(None, description="A saved style, under `style` and over the project's.")
     layout: LayoutName | list[LayoutKeyframe] | None = None
 
 
@@ -298,7 +322,11 @@ class ClipOut(Out):
     )
     version: int = Field(1, description="The latest finished version (what download_url and platforms serve).")
     versions: list[ClipVersionOut] = Field(default_factory=list, description="Every kept version, oldest first.")
-    source_ranges: list[list[float]] = Field(default_factory=list, description="[start, end] pairs in source seconds.")
+    source_ranges: list[list[float]] = Field(
+        default_factory=list,
+        description="The [start, end] source seconds the latest version keeps (several when tightened: times above "
+        "are then on the cut clip).",
+    )
     manual: bool = False
     style: dict[str, Any] | None = None
     layout: str | list[dict[str, Any]] | None = None
@@ -368,6 +396,8 @@ class ProjectOut(Out):
     quality: QualityOut | None = Field(
         None, description="`low` with a reason when even the best clip scores below the quality floor."
     )
+    template_id: str | None = None
+    style: dict[str, Any] | None = Field(None, description="The resolved render style.")
     clips: list[ClipOut] | None = Field(
         description="GET /v1/projects/{id}: the clips once the project completed, else null (always null in lists)."
     )
@@ -413,6 +443,23 @@ class PromptJobOut(Out):
     reason: str | None
     error: ProjectError | None
     created_at: datetime
+    template_id: str | None = None
+    style: dict[str, Any] | None = Field(None, description="The resolved render style of this job's clips.")
+
+
+class TemplateOut(Out):
+    id: str
+    object: Literal["template"] = "template"
+    name: str
+    style: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplateList(Out):
+    object: Literal["list"] = "list"
+    data: list[TemplateOut]
+    has_more: bool
 
 
 class PublicationOut(Out):

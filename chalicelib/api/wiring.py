@@ -8,7 +8,17 @@ from chalice import Chalice, Response
 
 from .errors import ApiError
 from .middleware import api_middleware
-from .routes import clips, edits, meta, projects, social_accounts, uploads, webhook_endpoints, webhooks
+from .routes import (
+    clips,
+    edits,
+    meta,
+    projects,
+    social_accounts,
+    templates,
+    uploads,
+    webhook_endpoints,
+    webhooks,
+)
 
 CATCH_ALL_DEPTH = 6
 CATCH_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -21,7 +31,7 @@ def register_api(app: Chalice) -> None:
     routes /{p1}…/{p6} answer them with the error shape instead (concrete routes always win).
     """
     app.register_middleware(api_middleware, "http")
-    for module in (projects, uploads, clips, edits, meta, webhooks, social_accounts, webhook_endpoints):
+    for module in (projects, uploads, clips, edits, meta, webhooks, social_accounts, webhook_endpoints, templates):
         app.register_blueprint(module.bp)
     for depth in range(1, CATCH_ALL_DEPTH + 1):
         path = "/" + "/".join(f"{{p{i}}}" for i in range(1, depth + 1))

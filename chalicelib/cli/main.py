@@ -54,6 +54,31 @@ class StageBars:
         self.bars.clear()
 
 
+def style_from_args(args: argparse.Namespace) -> Any:
+    """The Style of `--style FILE.json` with the shortcut flags on top (InvalidOptions naming the field)."""
+    from ..engine.errors import InvalidOptions
+    from ..engine.style import deep_merge, parse_style
+
+    data: dict[str, Any] = {}
+    if args.style:
+        try:
+            data = json.loads(Path(args.style).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InvalidOptions(f"--style: cannot read {args.style}: {exc.strerror}") from None
+        except ValueError:
+            raise InvalidOptions(f"--style: {args.style} is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidOptions(f"--style: {args.style} must hold a JSON object")
+    flags: dict[str, Any] = {}
+    if args.hook_title is not None:
+        flags["hook_title"] = {"text": args.hook_title} if args.hook_title else {}
+    if args.watermark:
+        flags["watermark"] = {"url": args.watermark}
+    if args.remove_silences or args.remove_fillers:
+        flags["tighten"] = {"remove_silences": args.remove_silences, "remove_filler_words": args.remove_fillers}
+    return parse_style(deep_merge(data, flags))
+
+
 def cmd_clip(args: argparse.Namespace) -> int:
     """`klipstar clip INPUT`: every engine stage on one video; clips, thumbnails, manifest.json."""
     from ..engine.clipper import run_clipper
@@ -71,11 +96,13 @@ def cmd_clip(args: argparse.Namespace) -> int:
         layout=args.layout,
     ).validate()
     export_formats = parse_formats(args.export or "")
+    style = style_from_args(args)
     bars = StageBars(not args.json and not args.quiet)
     try:
         manifest = run_clipper(
             args.input, options, Path(args.out), settings=get_settings(), progress=bars, prompt=args.prompt,
             export_formats=export_formats,
+            style=style,
         )
     finally:
         bars.close()
@@ -95,7 +122,14 @@ def add_clip_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("clip", help="clip a local file or URL into vertical captioned clips")
     p.add_argument("input", help="a video file, file:// or http(s) URL, or a YouTube/Vimeo/... page URL")
     p.add_argument("--max-clips", type=int, default=10, help="1-50 (default 10)")
-    p.add_argument("--caption-style", default="karaoke", help="karaoke, bold, minimal or none")
+    p.add_argument("--caption-style", default="karaoke", help="karaoke, bold, minimal, pop, boxed or none")
+    p.add_argument("--style", default=None, metavar="FILE.json",
+                   help="a style object (captions, hook_title, watermark, tighten), as in the API")
+    p.add_argument("--hook-title", nargs="?", const="", default=None, metavar="TEXT",
+                   help="show a hook title for the first seconds (default text: the clip's title)")
+    p.add_argument("--watermark", default=None, metavar="IMAGE", help="a PNG/JPEG/WebP logo (path or URL)")
+    p.add_argument("--remove-silences", action="store_true", help="cut pauses longer than 0.6 s")
+    p.add_argument("--remove-fillers", action="store_true", help="cut um, uh, erm and the like")
     p.add_argument("--platforms", default="youtube_shorts,tiktok,reels", help="comma-separated platform names")
     p.add_argument("--layout", default="auto", help="auto, focus, split or fit (default auto)")
     p.add_argument("--min-duration", type=float, default=15.0, help="shortest clip in seconds (default 15)")

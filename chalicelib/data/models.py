@@ -134,6 +134,9 @@ class Project(Model):
     language = UnicodeAttribute(null=True)
     webhook_url = UnicodeAttribute(null=True)
     metadata = JSONAttribute(default=dict)
+    template_id = UnicodeAttribute(null=True)  # the template the style started from, if any
+    style = JSONAttribute(null=True)  # the resolved render style (engine.style.Style.to_dict())
+    watermark_key = UnicodeAttribute(null=True)  # object key of the style's checked watermark image
     # pipeline state
     execution_arn = UnicodeAttribute(null=True)
     source_key = UnicodeAttribute(null=True)  # object key of the ingested source
@@ -190,16 +193,17 @@ class Clip(Model):
     # data is a numbered version. start/end/transcript/renditions/thumbnail_key above are the latest
     # finished version's; `pending` is the edit being rendered (status "rendering") until it finishes.
     status = UnicodeAttribute(default="ready")  # ready | rendering | failed (a manual clip whose render failed)
-    source_ranges = JSONAttribute(null=True)  # [[start, end], ...] in source seconds; one range today
+    source_ranges = JSONAttribute(null=True)  # [[start, end], ...] source seconds the latest version keeps
     word_fixes = JSONAttribute(default=dict)  # {source word index (str): corrected caption text}
-    style = JSONAttribute(null=True)  # opaque style dict; style.captions.preset is what the renderer honours today
+    style = JSONAttribute(null=True)  # the clip's resolved render style (engine.style.Style.to_dict())
     layout = JSONAttribute(null=True)  # "auto" | "focus" | "split" | "fit", or keyframes [{"at", "layout"}]
     template_id = UnicodeAttribute(null=True)
+    watermark_key = UnicodeAttribute(null=True)  # object key of the clip's own checked watermark image, if any
     manual = BooleanAttribute(default=False)  # added by POST /v1/projects/{id}/clips
     version = NumberAttribute(default=1)  # the latest finished version (0 while a manual clip's first render runs)
     versions = JSONAttribute(default=list)  # [{version, start, end, source_ranges, duration_seconds, renditions,
     #                                           thumbnail_key, created_at}], oldest first
-    pending = JSONAttribute(null=True)  # {version, start, end, source_ranges, word_fixes, style, layout, ...}
+    pending = JSONAttribute(null=True)  # {version, start, end, source_ranges, word_fixes, style, watermark_key, ...}
     edit_error = ErrorMap(null=True)  # why the last edit's render failed (the previous version stays)
 
 
@@ -222,7 +226,32 @@ class PromptJob(Model):
     error = ErrorMap(null=True)
     execution_arn = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
+    template_id = UnicodeAttribute(null=True)
+    style = JSONAttribute(null=True)  # the resolved render style of this job's clips
+    watermark_key = UnicodeAttribute(null=True)
     by_project = PromptJobsByProjectIndex()
+
+
+# --- brand templates -------------------------------------------------------------------------------
+
+
+class TemplatesByTenantIndex(GlobalSecondaryIndex["Template"]):
+    Meta = _index_meta("by-tenant")
+    tenant = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Template(Model):
+    """An account's saved render style with a name."""
+
+    Meta = _meta("templates")
+    template_id = UnicodeAttribute(hash_key=True)  # "tmpl_…"
+    tenant = UnicodeAttribute()
+    name = UnicodeAttribute()
+    style = JSONAttribute(default=dict)  # engine.style.Style.to_dict()
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    updated_at = UTCDateTimeAttribute(default=utcnow)
+    by_tenant = TemplatesByTenantIndex()
 
 
 # --- publishing ------------------------------------------------------------------------------------
@@ -382,6 +411,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     RateCounter,
     WebhookDelivery,
     WebhookEndpoint,
+    Template,
 )
 
 

@@ -6,6 +6,7 @@ rendered, so a failure leaves no partial output behind.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -18,9 +19,14 @@ from typing import Any
 
 from ..settings import Settings
 from . import audio, captions, font_choice, ingest, layouts, probe, render, segment, topics, transcribe
+from .errors import InvalidOptions
 from .platforms import get_platforms, group_by_size, merged_safe_area
+from .render import WatermarkSpec
 from .score import assess_quality, score_candidates, select_clips
+from .style import Style, resolve_style
+from .tighten import Timeline, clip_timeline, retime_words
 from .types import ClipOptions, CropPlan, LayoutKeyframe, MediaInfo, ScoredClip, Transcript, Word
+from .watermark import fetch_watermark
 
 STAGES: tuple[str, ...] = ("ingest", "transcribe", "segment", "score", "render")
 
@@ -63,9 +69,10 @@ class RenderResult:
     platforms: list[str]
     thumbnail: Path | None = None
     layout: str = "crop"
-    keyframes: list[LayoutKeyframe] = field(default_factory=list)  # the clip's layout decisions
-    words: list[Word] | None = None  # the clip's words with speaker labels
+    keyframes: list[LayoutKeyframe] = field(default_factory=list)  # the clip's layout decisions (output seconds)
+    words: list[Word] | None = None  # the clip's words with speaker labels (output seconds)
     sentences: list[dict[str, Any]] = field(default_factory=list)  # {"text", "start", "end", "speaker"}
+    source_ranges: list[tuple[float, float]] | None = None  # tightened clips: the kept source spans
 
 
 def clip_id_for(source_digest: str, start: float, end: float, prompt: str | None = None) -> str:
@@ -96,57 +103,90 @@ def plan_render_jobs(clip_ids: list[str], platform_names: list[str]) -> list[Ren
 
 @dataclass
 class PreparedRender:
-    """A job's analysis done (crop plan, caption file): what the encode needs."""
+    """A job's analysis done (crop plan, caption file, cut timeline): what the encode needs."""
 
     plan: CropPlan
     ass_path: Path | None
+    timeline: Timeline
+    watermark: WatermarkSpec | None = None
     framed: layouts.FramedClip | None = None
 
 
-def prepare_render(
-    source: Path | str, clip: ScoredClip, transcript: Transcript, job: RenderJob, caption_style: str, out_dir: Path,
-    *, settings: Settings, layout: str = "auto", keyframes: list[LayoutKeyframe] | None = None,
-) -> PreparedRender:
-    """Reframe analysis, speaker labels, layout and the captions file for one job (no encoding).
+def as_style(style: Style | str) -> Style:
+    """A Style, from a Style or a bare caption preset name (the legacy caption_style)."""
+    if isinstance(style, Style):
+        return style
+    return resolve_style(None, None, style)
 
-    `keyframes` (e.g. edited ones) replace the layout decisions the analysis would make."""
+
+def _on_timeline(framed: layouts.FramedClip, timeline: Timeline, start: float) -> layouts.FramedClip:
+    """The framing's words, sentences and keyframes (clip seconds) moved onto the cut timeline."""
+    if not timeline.ranges:
+        return framed
+    ranges = timeline.ranges
+
+    def out(t: float) -> float:
+        return round(timeline.to_output(start + t, start), 3)
+
+    words = retime_words([dataclasses.replace(w, start=w.start + start, end=w.end + start) for w in framed.words],
+                         ranges)
+    keyframes = [dataclasses.replace(k, start=out(k.start), end=out(k.end)) for k in framed.keyframes]
+    sentences = [{**s, "start": out(float(s["start"])), "end": out(float(s["end"]))} for s in framed.sentences]
+    return dataclasses.replace(framed, words=words, keyframes=[k for k in keyframes if k.end > k.start],
+                               sentences=sentences)
+
+
+def prepare_render(
+    source: Path | str, clip: ScoredClip, transcript: Transcript, job: RenderJob, style: Style | str, out_dir: Path,
+    *, settings: Settings, layout: str = "auto", keyframes: list[LayoutKeyframe] | None = None,
+    layout_spans: list[tuple[float, float, str]] | None = None, watermark: Path | None = None,
+) -> PreparedRender:
+    """Reframe analysis, speaker labels, layout, the cut timeline and the captions file for one job (no encoding).
+
+    `keyframes` (clip seconds, e.g. edited ones) replace the layout decisions the analysis would make;
+    `layout_spans` [(start, end, layout)] (clip seconds) show each span in its own layout;
+    `watermark` is the style's logo image, already fetched to a local file. The crop plan stays on the
+    source timeline (the cut is applied after framing); words, sentences and keyframes are reported on the
+    cut timeline.
+    """
+    style = as_style(style)
     out_dir.mkdir(parents=True, exist_ok=True)
     start, end = clip.candidate.start, clip.candidate.end
-    words = transcript.clip_words(start, end)
     framed = layouts.frame_clip(
-        source, start, end, job.width, job.height, words, layout, settings=settings, keyframes=keyframes
+        source, start, end, job.width, job.height, transcript.clip_words(start, end), layout, settings=settings,
+        keyframes=keyframes, layout_spans=layout_spans,
     )
+    timeline = clip_timeline(transcript, start, end, style.tighten)
+    safe = merged_safe_area(get_platforms(job.platforms))
     ass_path = captions.write_ass(
-        words,
-        caption_style,
-        job.width,
-        job.height,
-        merged_safe_area(get_platforms(job.platforms)),
-        out_dir / f"{job.clip_id}_{job.width}x{job.height}.ass",
+        timeline.words, style, job.width, job.height, safe,
+        out_dir / f"{job.clip_id}_{job.width}x{job.height}.ass", title=clip.title,
     )
     if ass_path is not None:
-        layouts.captions_between_panes(ass_path, framed.plan)
-    return PreparedRender(framed.plan, ass_path, framed)
+        cut = (lambda t: timeline.to_output(start + t, start)) if timeline.ranges else None
+        layouts.captions_between_panes(ass_path, framed.plan, to_output=cut)
+    logo = None
+    if watermark is not None and style.watermark is not None:
+        wm = style.watermark
+        logo = WatermarkSpec(watermark, wm.corner, wm.scale, wm.opacity, safe)
+    return PreparedRender(framed.plan, ass_path, timeline, logo, _on_timeline(framed, timeline, start))
 
 
 def encode_render(
     source: Path | str, clip: ScoredClip, job: RenderJob, prepared: PreparedRender, out_dir: Path, *, settings: Settings
 ) -> RenderResult:
-    """The one ffmpeg run for a prepared job (and its thumbnail when the job asks)."""
+    """The one ffmpeg run for a prepared job (its thumbnail, when the job asks, is a second output of it)."""
     video = out_dir / f"{job.clip_id}_{job.width}x{job.height}.mp4"
+    thumbnail = out_dir / f"{job.clip_id}.jpg" if job.with_thumbnail else None
     try:
         rendered = render.render_clip(
             source, clip.candidate.start, clip.candidate.end, prepared.plan, prepared.ass_path, video,
-            settings=settings,
+            settings=settings, keep_ranges=prepared.timeline.ranges, watermark=prepared.watermark,
+            thumbnail=thumbnail, thumbnail_at=min(1.0, prepared.timeline.duration / 2),
         )
     finally:
         if prepared.ass_path is not None:
             prepared.ass_path.unlink(missing_ok=True)
-    thumbnail = None
-    if job.with_thumbnail:
-        thumbnail = render.render_thumbnail(
-            video, out_dir / f"{job.clip_id}.jpg", at=min(1.0, rendered.duration / 2)
-        )
     return RenderResult(
         video=video,
         width=rendered.width,
@@ -158,6 +198,7 @@ def encode_render(
         keyframes=list(prepared.framed.keyframes) if prepared.framed else [],
         words=prepared.framed.words if prepared.framed else None,
         sentences=list(prepared.framed.sentences) if prepared.framed else [],
+        source_ranges=prepared.timeline.ranges,
     )
 
 
@@ -166,16 +207,19 @@ def render_one(
     clip: ScoredClip,
     transcript: Transcript,
     job: RenderJob,
-    caption_style: str,
+    style: Style | str,
     out_dir: Path,
     *,
     settings: Settings,
     layout: str = "auto",
     keyframes: list[LayoutKeyframe] | None = None,
+    layout_spans: list[tuple[float, float, str]] | None = None,
+    watermark: Path | None = None,
 ) -> RenderResult:
     """Frame, caption and encode one clip at one size (and its thumbnail when the job asks)."""
     prepared = prepare_render(
-        source, clip, transcript, job, caption_style, out_dir, settings=settings, layout=layout, keyframes=keyframes
+        source, clip, transcript, job, style, out_dir, settings=settings, layout=layout, keyframes=keyframes,
+        layout_spans=layout_spans, watermark=watermark,
     )
     return encode_render(source, clip, job, prepared, out_dir, settings=settings)
 
@@ -185,19 +229,21 @@ def render_all(
     clips: list[ScoredClip],
     transcript: Transcript,
     jobs: list[RenderJob],
-    caption_style: str,
+    style: Style | str,
     out_dir: Path,
     *,
     settings: Settings,
     progress: ProgressCallback,
     layout: str = "auto",
+    watermark: Path | None = None,
 ) -> dict[int, list[RenderResult]]:
     """Every job in order, analysing job i+1 on a helper thread while ffmpeg encodes job i."""
     results: dict[int, list[RenderResult]] = {}
 
     def prepare(job: RenderJob) -> PreparedRender:
         return prepare_render(
-            source, clips[job.clip_index], transcript, job, caption_style, out_dir, settings=settings, layout=layout
+            source, clips[job.clip_index], transcript, job, style, out_dir, settings=settings, layout=layout,
+            watermark=watermark,
         )
 
     progress("render", 0, len(jobs))
@@ -214,12 +260,15 @@ def render_all(
 
 
 def clip_summary(
-    clip_id: str, clip: ScoredClip, transcript: Transcript, results: list[RenderResult]
+    clip_id: str, clip: ScoredClip, transcript: Transcript, results: list[RenderResult], style: Style | None = None
 ) -> dict[str, Any]:
-    """A clip in the webhook's shape (download_url = local path) plus the engine's details."""
+    """A clip in the webhook's shape (download_url = local path) plus the engine's details.
+
+    Tightened clips report the cut timeline (duration, word times) and the kept `source_ranges`."""
     start, end = clip.candidate.start, clip.candidate.end
     primary = results[0]
-    words = primary.words if primary.words is not None else transcript.clip_words(start, end)
+    timeline = clip_timeline(transcript, start, end, style.tighten if style else None)
+    words = primary.words if primary.words is not None else timeline.words
     platforms: dict[str, dict[str, Any]] = {}
     for result in results:
         for name in result.platforms:
@@ -229,7 +278,7 @@ def clip_summary(
         "id": clip_id,
         "title": clip.title,
         "virality_score": clip.virality_score,
-        "duration_seconds": round(end - start, 2),
+        "duration_seconds": round(timeline.duration, 2),
         "download_url": str(primary.video),
         "platforms": platforms,
         "start": round(start, 3),
@@ -249,6 +298,8 @@ def clip_summary(
         },
         "quotes": clip.clip_quotes(transcript),
     }
+    if timeline.ranges is not None:
+        summary["source_ranges"] = [[round(a, 3), round(b, 3)] for a, b in timeline.ranges]
     if clip.prompt is not None:
         summary["prompt"] = clip.prompt
         summary["relevance"] = clip.relevance
@@ -268,11 +319,16 @@ def run_clipper(
     progress: ProgressCallback | None = None,
     prompt: str | None = None,
     export_formats: list[str] | None = None,
+    style: Style | None = None,
 ) -> dict[str, Any]:
     """Every stage, source to clips; returns the manifest (also written to out_dir/manifest.json).
 
-    `export_formats` (otio, fcpxml, fcp7xml, edl, srt, vtt, ass) are written beside the manifest too."""
+    `export_formats` (otio, fcpxml, fcp7xml, edl, srt, vtt, ass) are written beside the manifest too.
+    `style` (captions, hook title, watermark, tightening) renders every clip; its preset defaults to
+    options.caption_style. A watermark `url` may be an http(s) URL (guarded) or a local path.
+    """
     options.validate()
+    resolved = resolve_style(style.to_dict() if style else None, None, options.caption_style)
     report = progress or _noop_progress
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -283,13 +339,18 @@ def run_clipper(
         src = ingest.fetch_source(source, work / "source", settings=settings)
         info: MediaInfo = probe.probe(src, probe.SourceCaps.from_settings(settings))
         probe.check_talk(info, options.min_duration, settings.max_source_seconds)
+        logo = None
+        if resolved.watermark is not None:
+            if not resolved.watermark.url:
+                raise InvalidOptions("style.watermark.upload_id needs the API; give style.watermark.url here")
+            logo = fetch_watermark(resolved.watermark.url, work / "watermark", settings=settings)
         report("ingest", 1, 1)
 
         report("transcribe", 0, 1)
         wav = audio.extract_audio(src, work / "audio.wav")
         transcript = transcribe.transcribe(wav, language=options.language, settings=settings)
-        if options.caption_style != "none":
-            font_choice.caption_font(transcript.text)  # language_unsupported before any rendering
+        if resolved.preset != "none":
+            font_choice.caption_font(transcript.text, resolved.captions.font)  # language_unsupported, before rendering
         report("transcribe", 1, 1)
 
         report("segment", 0, 1)
@@ -321,18 +382,19 @@ def run_clipper(
         clip_ids = [clip_id_for(digest, c.candidate.start, c.candidate.end, prompt) for c in chosen]
         jobs = plan_render_jobs(clip_ids, options.platforms)
         results = render_all(
-            src, chosen, transcript, jobs, options.caption_style, staging, settings=settings, progress=report,
-            layout=options.layout,
+            src, chosen, transcript, jobs, resolved, staging, settings=settings, progress=report,
+            layout=options.layout, watermark=logo,
         )
 
         clips = [
-            clip_summary(clip_ids[i], chosen[i], transcript, results[i]) for i in range(len(chosen))
+            clip_summary(clip_ids[i], chosen[i], transcript, results[i], resolved) for i in range(len(chosen))
         ]
         manifest: dict[str, Any] = {
             "source": source,
             "media": {k: v for k, v in info.to_dict().items() if k != "path"},
             "language": transcript.language,
             "options": options.to_dict(),
+            "style": resolved.to_dict(),
             "prompt": prompt,
             "reason": reason,
             "chapters": [c.public() for c in transcript.chapters],

@@ -17,6 +17,7 @@ from typing import Any
 from . import captions
 from .errors import InvalidOptions
 from .platforms import SafeArea
+from .style import Style
 from .types import Word
 
 CAPTION_FORMATS: dict[str, str] = {"srt": "application/x-subrip", "vtt": "text/vtt", "ass": "text/x-ssa"}
@@ -55,21 +56,24 @@ def to_vtt(words: Sequence[Word]) -> str:
     return "WEBVTT\n\n" + "\n".join(blocks)
 
 
-def to_ass(words: Sequence[Word], style: str, width: int, height: int, safe_area: SafeArea) -> str:
-    """The ASS file the renderer burns in (the same style, size and safe area); empty for style none."""
+def to_ass(words: Sequence[Word], style: Style | str, width: int, height: int, safe_area: SafeArea,
+           title: str | None = None) -> str:
+    """The ASS file the renderer burns in (the same style, hook title, size and safe area); empty when it
+    draws nothing."""
     with tempfile.TemporaryDirectory(prefix="klipstar-ass-") as tmp:
-        path = captions.write_ass(list(words), style, width, height, safe_area, Path(tmp) / "captions.ass")
+        path = captions.write_ass(list(words), style, width, height, safe_area, Path(tmp) / "captions.ass",
+                                  title=title)
         return path.read_text(encoding="utf-8") if path else ""
 
 
-def caption_text(fmt: str, words: Sequence[Word], *, style: str = "karaoke", width: int = 1080,
-                 height: int = 1920, safe_area: SafeArea | None = None) -> str:
+def caption_text(fmt: str, words: Sequence[Word], *, style: Style | str = "karaoke", width: int = 1080,
+                 height: int = 1920, safe_area: SafeArea | None = None, title: str | None = None) -> str:
     if fmt == "srt":
         return to_srt(words)
     if fmt == "vtt":
         return to_vtt(words)
     if fmt == "ass":
-        return to_ass(words, style, width, height, safe_area or SafeArea(0, 0, 0, 0))
+        return to_ass(words, style, width, height, safe_area or SafeArea(0, 0, 0, 0), title)
     raise InvalidOptions(f"unknown caption format {fmt!r} (known: {', '.join(CAPTION_FORMATS)})")
 
 

@@ -1,26 +1,51 @@
-"""Caption fonts: the Roboto TTFs from the font-roboto package, in a folder libass can be pointed at."""
+"""Caption fonts: TTFs from PyPI font packages, in one folder libass can be pointed at.
+
+Families (the `font` names a style may use), each with a Regular, Bold and Black face:
+- Roboto (font-roboto): Latin, Latin Extended, Greek, Cyrillic;
+- Source Sans Pro (font-source-sans-pro): Latin, Latin Extended, Greek, Cyrillic;
+- Lato (font-lato): Latin-1 (Western European accents).
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-FONT_FAMILY = "Roboto"
+FONT_FAMILY = "Roboto"  # the default caption family
+
+# family name (as libass knows it) -> (package, file name prefix)
+FONT_PACKAGES: dict[str, tuple[str, str]] = {
+    "Roboto": ("font_roboto", "Roboto-"),
+    "Source Sans Pro": ("font_source_sans_pro", "SourceSansPro-"),
+    "Lato": ("font_lato", "Lato-"),
+}
+FONT_FAMILIES: tuple[str, ...] = tuple(FONT_PACKAGES)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=8)
+def family_files(family: str) -> tuple[Path, ...]:
+    """The TTFs of one shipped family's package (OTF duplicates and licence files left out)."""
+    package, prefix = FONT_PACKAGES[family]
+    files = Path(importlib.import_module(package).__file__ or "").parent / "files"
+    found = tuple(sorted(p for p in files.glob(f"{prefix}*.ttf") if p.is_file()))
+    if not found:
+        raise RuntimeError(f"the {package} package ships no TTF files for {family}")
+    return found
+
+
 def _package_fonts() -> tuple[Path, ...]:
-    import font_roboto
+    """Every TTF of every shipped family."""
+    return tuple(p for family in FONT_FAMILIES for p in family_files(family))
 
-    files = Path(font_roboto.__file__).parent / "files"
-    fonts = tuple(sorted(p for p in files.glob("*.ttf") if p.is_file()))
-    if not fonts:
-        raise RuntimeError("the font-roboto package ships no TTF files")
-    return fonts
+
+def font_files() -> tuple[Path, ...]:
+    """The packaged TTF files (for the Lambda layer and the docs)."""
+    return _package_fonts()
 
 
 def _is_complete(target: Path, fonts: tuple[Path, ...]) -> bool:
@@ -31,9 +56,9 @@ def _is_complete(target: Path, fonts: tuple[Path, ...]) -> bool:
 
 
 def fonts_dir() -> Path:
-    """A folder holding only the Roboto TTFs (no LICENSE or other files), made once under the temp dir.
+    """A folder holding only the packaged TTFs (no LICENSE or other files), made once under the temp dir.
 
-    libass scans every file of `fontsdir`, so the package's folder (which also holds a LICENSE) is not
+    libass scans every file of `fontsdir`, so the packages' folders (which also hold licences) are not
     used directly. The folder is re-made if a temp-dir cleaner removed it.
     """
     fonts = _package_fonts()

@@ -7,7 +7,7 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
@@ -123,9 +123,14 @@ def _read_chunks(resp: requests.Response, deadline: Deadline) -> Iterator[bytes]
         yield chunk
 
 
-def download_url(url: str, dest_dir: Path, *, settings: Settings) -> Path:
-    """Stream `url` through the guarded session into dest_dir with size cap, timeouts and content sniffing."""
-    cap = settings.max_download_bytes
+def download_url(
+    url: str, dest_dir: Path, *, settings: Settings, max_bytes: int | None = None,
+    sniff: Callable[[bytes], str | None] = sniff_media, kind: str = "a video or audio file",
+) -> Path:
+    """Stream `url` through the guarded session into dest_dir with size cap, timeout and content sniffing.
+
+    `sniff` names the file's extension from its first bytes (None: not `kind`, refused)."""
+    cap = max_bytes or settings.max_download_bytes
     timeout = settings.download_timeout_seconds
     deadline = Deadline(settings.download_deadline_seconds)
     session = guarded_session(settings.private_urls_allowed, settings.max_redirects)
@@ -149,15 +154,15 @@ def download_url(url: str, dest_dir: Path, *, settings: Settings) -> Path:
                         head += chunk[: SNIFF_BYTES - len(head)]
                         if len(head) >= 512:
                             sniffed = True  # refuse a web page before downloading all of it
-                            if sniff_media(head) is None:
-                                raise NotMedia(f"{url} is not a video or audio file ({ctype or 'unknown type'})")
+                            if sniff(head) is None:
+                                raise NotMedia(f"{url} is not {kind} ({ctype or 'unknown type'})")
                     total += len(chunk)
                     if total > cap:
                         raise SourceTooLarge(f"the source is larger than the {cap:,}-byte limit")
                     out.write(chunk)
-        ext = sniff_media(head)
+        ext = sniff(head)
         if ext is None:
-            raise NotMedia(f"{url} is not a video or audio file ({ctype or 'unknown type'})")
+            raise NotMedia(f"{url} is not {kind} ({ctype or 'unknown type'})")
         final = dest_dir / f"{_safe_stem(url)}{ext}"
         tmp.replace(final)
         tmp = None

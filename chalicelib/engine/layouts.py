@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -294,9 +295,12 @@ def _focus_segments(
 _DIALOGUE = re.compile(r"^Dialogue: (\d+),(\d+):(\d\d):(\d\d)\.(\d\d),")
 
 
-def captions_between_panes(ass: Path, plan: CropPlan) -> None:
-    """Move captions that start during a stacked split to the seam between the two panes (not over a face)."""
-    spans = [(s.t0, s.t1) for s in plan.segments if s.layout == "split"]
+def captions_between_panes(ass: Path, plan: CropPlan, to_output: Callable[[float], float] | None = None) -> None:
+    """Move captions that start during a stacked split to the seam between the two panes (not over a face).
+
+    `to_output` maps the plan's clip seconds onto the captions' timeline when the clip is tightened."""
+    move = to_output or (lambda t: t)
+    spans = [(move(s.t0), move(s.t1)) for s in plan.segments if s.layout == "split"]
     stacked, _pw, _ph = split_panes(plan.out_width, plan.out_height)
     if not spans or not stacked:
         return
@@ -324,18 +328,37 @@ class FramedClip:
     sentences: list[dict[str, object]]  # {"text", "start", "end", "speaker"}
 
 
+def span_keyframes(
+    spans: list[tuple[float, float, str]], decide: Callable[[str], list[LayoutKeyframe]]
+) -> list[LayoutKeyframe]:
+    """Keyframes showing each (start, end, layout) span as that layout would have framed it: the decisions
+    `decide(layout)` makes for the whole clip, cut to the span (so a focus span keeps its speaker boxes)."""
+    decided: dict[str, list[LayoutKeyframe]] = {}
+    out: list[LayoutKeyframe] = []
+    for a, b, layout in spans:
+        for k in decided.setdefault(layout, decide(layout)):
+            s, e = max(k.start, a), min(k.end, b)
+            if e - s > 1e-3:
+                out.append(dataclasses.replace(k, start=round(s, 3), end=round(e, 3)))
+    return out
+
+
 def frame_clip(
     video: Path | str, start: float, end: float, out_w: int, out_h: int, words: list[Word], layout: str = "auto",
     *, settings: Settings, keyframes: list[LayoutKeyframe] | None = None,
+    layout_spans: list[tuple[float, float, str]] | None = None,
 ) -> FramedClip:
     """Analyse clip [start, end) of `video` (cached across sizes), label who speaks each of `words`
-    (clip seconds), decide the layout keyframes (or take `keyframes`, e.g. edited ones) and plan the
-    crop for out_w x out_h. With one person or none on screen, auto and focus plan exactly as reframe."""
+    (clip seconds), decide the layout keyframes (or take `keyframes`, e.g. edited ones, or show each of
+    `layout_spans` (clip seconds) in its own layout) and plan the crop for out_w x out_h. With one person
+    or none on screen, auto and focus plan exactly as reframe."""
     an = analyse_clip(video, start, end, settings=settings)
     rate = settings.face_samples_per_second
     sentences = split_sentences(Transcript("", end - start, words)) if words else []
     spk = label_speakers(an.tracks, len(an.times), an.mouth_times, an.mouth, words, sentences)
     labelled = [dataclasses.replace(w, speaker=lab) for w, lab in zip(words, spk.words, strict=True)]
+    if layout_spans and keyframes is None:
+        keyframes = span_keyframes(layout_spans, lambda lay: plan_keyframes(an, spk, sentences, lay, labelled))
     decided = keyframes if keyframes is not None else plan_keyframes(an, spk, sentences, layout, labelled)
     if keyframes is None and layout in ("auto", "focus") and len(spk.tracks) <= 1:
         plan = plan_from_analysis(an, out_w, out_h, rate)

@@ -1,9 +1,11 @@
-"""Render: one ffmpeg run per clip and output size (seek, crop path or fit, captions, H.264/AAC, faststart)."""
+"""Render: one ffmpeg run per clip and output size (seek, crop path or fit, cut timeline, captions, watermark,
+H.264/AAC, faststart, and the thumbnail as a second output)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -12,6 +14,7 @@ from ..settings import Settings
 from .errors import RenderFailed
 from .ffmpeg import run_ffmpeg, url_input_options
 from .fonts import fonts_dir
+from .platforms import SafeArea
 from .reframe import crop_expressions
 from .types import CropPlan, CropSegment, RenderedFile
 
@@ -19,6 +22,19 @@ OUT_FPS = 30
 AUDIO_RATE = 48000
 AUDIO_BITRATE = "128k"
 BLUR_DOWNSCALE = 8  # the fit background is blurred at 1/8 size, then upscaled
+CROSSFADE = 0.008  # seconds of audio crossfade at each join of a tightened clip
+AUDIO_FORMAT = "aformat=channel_layouts=mono|stereo"
+
+
+@dataclass(frozen=True)
+class WatermarkSpec:
+    """A logo image file over the video: in `corner` inside `safe_area`, `scale` x the frame width."""
+
+    path: Path
+    corner: str
+    scale: float
+    opacity: float
+    safe_area: SafeArea
 
 
 def escape_filter_value(value: str) -> str:
@@ -76,44 +92,128 @@ def _runs(segments: list[CropSegment]) -> list[list[CropSegment]]:
     return runs
 
 
-def video_filter(plan: CropPlan, ass: Path | None, *, fps_first: bool = True, anamorphic: bool = True) -> str:
-    """The filter graph from input 0's video to the [v] output label.
+def framing_filter(plan: CropPlan, *, fps_first: bool = True, anamorphic: bool = True) -> str:
+    """Input 0's video framed by `plan`, to the [framed] label (clip timeline, before any cut).
 
-    fps_first converts to 30 fps before framing (saves work on 50/60 fps sources); otherwise after it,
-    so a 25 fps source is cropped and scaled 25 times a second, not 30. anamorphic sources are made
-    square-pixel first, as the plan assumes (skipped for square pixels: that pass costs ~5 %).
+    fps_first converts to 30 fps before framing (saves work on 50/60 fps sources); otherwise the
+    caller converts after it, so a 25 fps source is cropped and scaled 25 times a second, not 30.
+    anamorphic sources are made square-pixel first, as the plan assumes (skipped for square pixels:
+    that pass costs ~5 %).
     """
     ow, oh = _even(plan.out_width), _even(plan.out_height)
-    early, late = (f",fps={OUT_FPS}", "") if fps_first else ("", f"fps={OUT_FPS},")
+    early = f",fps={OUT_FPS}" if fps_first else ""
     square = "scale=trunc(iw*sar/2)*2:ih,setsar=1" if anamorphic else "setsar=1"
     graph = f"[0:v]setpts=PTS-STARTPTS,{square}{early}[src];"
     if plan.layout == "fit":
-        graph += _fit_chain("src", ow, oh, "framed")
-    else:
-        if not plan.crop_w or not plan.crop_h or not plan.segments:
-            raise RenderFailed("crop plan has no crop window")
-        runs = _runs(plan.segments)
-        if len(runs) == 1 and runs[0][0].layout == "crop":
-            graph += _crop_chain("src", plan, plan.segments, ow, oh, "framed")
-        else:  # shots alternate between crop and fit: trim each run (timestamps kept), frame it, concat
-            graph += f"[src]split={len(runs)}" + "".join(f"[in{i}]" for i in range(len(runs))) + ";"
-            for i, run in enumerate(runs):
-                start = "" if i == 0 else f"start={run[0].t0:.3f}"
-                end = "" if i == len(runs) - 1 else f"end={run[-1].t1:.3f}"
-                trim = ":".join(p for p in (start, end) if p)
-                graph += f"[in{i}]trim={trim}[t{i}];" if trim else f"[in{i}]null[t{i}];"
-                if run[0].layout == "fit":
-                    graph += _fit_chain(f"t{i}", ow, oh, f"r{i}") + ";"
-                elif run[0].layout == "split":
-                    graph += _split_chain(f"t{i}", run[0], ow, oh, f"r{i}") + ";"
-                else:
-                    graph += _crop_chain(f"t{i}", plan, run, ow, oh, f"r{i}") + ";"
-                graph += f"[r{i}]setpts=PTS-STARTPTS,setsar=1[c{i}];"
-            graph += "".join(f"[c{i}]" for i in range(len(runs))) + f"concat=n={len(runs)}:v=1:a=0[framed]"
-    graph += f";[framed]{late}"
+        return graph + _fit_chain("src", ow, oh, "framed")
+    if not plan.crop_w or not plan.crop_h or not plan.segments:
+        raise RenderFailed("crop plan has no crop window")
+    runs = _runs(plan.segments)
+    if len(runs) == 1 and runs[0][0].layout == "crop":
+        return graph + _crop_chain("src", plan, plan.segments, ow, oh, "framed")
+    # shots alternate between crop, fit and split: trim each run (timestamps kept), frame it, concat
+    graph += f"[src]split={len(runs)}" + "".join(f"[in{i}]" for i in range(len(runs))) + ";"
+    for i, run in enumerate(runs):
+        start = "" if i == 0 else f"start={run[0].t0:.3f}"
+        end = "" if i == len(runs) - 1 else f"end={run[-1].t1:.3f}"
+        trim = ":".join(p for p in (start, end) if p)
+        graph += f"[in{i}]trim={trim}[t{i}];" if trim else f"[in{i}]null[t{i}];"
+        if run[0].layout == "fit":
+            graph += _fit_chain(f"t{i}", ow, oh, f"r{i}") + ";"
+        elif run[0].layout == "split":
+            graph += _split_chain(f"t{i}", run[0], ow, oh, f"r{i}") + ";"
+        else:
+            graph += _crop_chain(f"t{i}", plan, run, ow, oh, f"r{i}") + ";"
+        graph += f"[r{i}]setpts=PTS-STARTPTS,setsar=1[c{i}];"
+    return graph + "".join(f"[c{i}]" for i in range(len(runs))) + f"concat=n={len(runs)}:v=1:a=0[framed]"
+
+def timeline_filter(src: str, ranges: list[tuple[float, float]] | None, out: str) -> str:
+    """[src] (clip seconds) -> [out]: only the kept `ranges`, joined (a plain pass-through without cuts)."""
+    if not ranges:
+        return f"[{src}]null[{out}]"
+    n = len(ranges)
+    graph = f"[{src}]split={n}" + "".join(f"[{out}s{i}]" for i in range(n)) + ";"
+    for i, (a, b) in enumerate(ranges):
+        graph += f"[{out}s{i}]trim=start={a:.4f}:end={b:.4f},setpts=PTS-STARTPTS[{out}k{i}];"
+    return graph + "".join(f"[{out}k{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=0[{out}]"
+
+
+def audio_filter(ranges: list[tuple[float, float]] | None, out: str = "a") -> str:
+    """Input 0's audio (clip seconds) -> [out]: the kept `ranges` joined with a CROSSFADE-second crossfade.
+
+    Each range but the last runs CROSSFADE past its end, so the crossfades add no time: the audio is as
+    long as the kept ranges and every join lands where the video cuts.
+    """
+    base = f"[0:a:0]{AUDIO_FORMAT}"
+    if not ranges:
+        return f"{base}[{out}]"
+    n = len(ranges)
+    if n == 1:
+        a, b = ranges[0]
+        return f"{base},atrim=start={a:.4f}:end={b:.4f},asetpts=PTS-STARTPTS[{out}]"
+    graph = f"{base},asplit={n}" + "".join(f"[{out}s{i}]" for i in range(n)) + ";"
+    for i, (a, b) in enumerate(ranges):
+        tail = CROSSFADE if i < n - 1 else 0.0
+        graph += f"[{out}s{i}]atrim=start={a:.4f}:end={b + tail:.4f},asetpts=PTS-STARTPTS[{out}k{i}];"
+    prev = f"{out}k0"
+    for i in range(1, n):
+        label = out if i == n - 1 else f"{out}x{i}"
+        graph += f"[{prev}][{out}k{i}]acrossfade=d={CROSSFADE}:c1=tri:c2=tri[{label}]"
+        graph += "" if i == n - 1 else ";"
+        prev = label
+    return graph
+
+
+def watermark_position(corner: str, safe_area: SafeArea, pad: int) -> tuple[str, str]:
+    """overlay x/y expressions putting the logo in `corner`, inside the safe area."""
+    x = f"{safe_area.left + pad}" if corner.endswith("left") else f"W-w-{safe_area.right + pad}"
+    y = f"{safe_area.top + pad}" if corner.startswith("top") else f"H-h-{safe_area.bottom + pad}"
+    return x, y
+
+
+def overlay_filter(src: str, ass: Path | None, watermark: WatermarkSpec | None, width: int, out: str) -> str:
+    """[src] -> [out]: burned-in captions/hook title (libass) and the watermark (input 1) on top."""
+    graph = f"[{src}]"
     if ass is not None:
         graph += f"subtitles=filename={escape_filter_value(str(ass))}:fontsdir={escape_filter_value(str(fonts_dir()))},"
-    return graph + "setsar=1,format=yuv420p[v]"
+    if watermark is None:
+        return graph + f"setsar=1,format=yuv420p[{out}]"
+    logo_w = _even(width * watermark.scale)
+    x, y = watermark_position(watermark.corner, watermark.safe_area, round(0.02 * width))
+    return (
+        graph + f"setsar=1[{out}base];"
+        f"[1:v]format=rgba,scale={logo_w}:-2,colorchannelmixer=aa={watermark.opacity:.3f}[{out}logo];"
+        f"[{out}base][{out}logo]overlay=x={x}:y={y}:format=auto:eof_action=repeat,format=yuv420p[{out}]"
+    )
+
+
+def video_filter(
+    plan: CropPlan,
+    ass: Path | None,
+    *,
+    fps_first: bool = True,
+    anamorphic: bool = True,
+    keep_ranges: list[tuple[float, float]] | None = None,
+    watermark: WatermarkSpec | None = None,
+    thumbnail_at: float | None = None,
+) -> str:
+    """The filter graph from input 0's video to [v]: framing, the cut timeline, captions, watermark.
+
+    With thumbnail_at, a second output [thumb] carries the frame at that time (of the output timeline).
+    """
+    graph = framing_filter(plan, fps_first=fps_first, anamorphic=anamorphic) + ";"
+    if not fps_first:
+        graph += f"[framed]fps={OUT_FPS}[framed30];"
+    framed = "framed" if fps_first else "framed30"
+    if keep_ranges:
+        graph += timeline_filter(framed, keep_ranges, "cut") + ";"
+        framed = "cut"
+    final = "v" if thumbnail_at is None else "vall"
+    graph += overlay_filter(framed, ass, watermark, _even(plan.out_width), final)
+    if thumbnail_at is not None:
+        at = max(0.0, thumbnail_at)  # the branch ends by itself a few frames later (nothing buffers for it)
+        graph += f";[vall]split=2[v][vth];[vth]trim=start={at:.3f}:end={at + 0.1:.3f},setpts=PTS-STARTPTS[thumb]"
+    return graph
 
 
 def _source_video(source: Path | str, options: dict[str, str]) -> tuple[float, bool]:
@@ -145,28 +245,55 @@ def render_clip(
     out: Path,
     *,
     settings: Settings,
+    keep_ranges: list[tuple[float, float]] | None = None,
+    watermark: WatermarkSpec | None = None,
+    thumbnail: Path | None = None,
+    thumbnail_at: float = 1.0,
 ) -> RenderedFile:
-    """Render source[start:end) framed by `plan` with burned-in `ass` captions to an MP4 at `out`.
+    """Render source[start:end) framed by `plan` with burned-in `ass` to an MP4 at `out`, in one ffmpeg run.
 
     `source` is a file or an http(s) URL: `-ss`/`-t` before `-i` make ffmpeg seek (range requests) and
-    read only the clip's range plus the container index."""
+    read only the clip's range plus the container index.
+    keep_ranges (source seconds inside [start, end]) cut the clip to those spans (video trim/concat,
+    audio atrim with crossfaded joins); `ass` is then on the cut timeline. `watermark` overlays a logo.
+    `thumbnail` also writes a JPEG of the output frame at `thumbnail_at` from the same run.
+    """
     duration = end - start
     if duration <= 0:
         raise RenderFailed(f"empty clip range {start:.3f}-{end:.3f}")
+    ranges = [(max(a, start) - start, min(b, end) - start) for a, b in keep_ranges or []]
+    ranges = [(a, b) for a, b in ranges if b > a]
+    if keep_ranges is not None and not ranges:
+        raise RenderFailed("keep_ranges leave nothing of the clip")
+    if ranges:
+        duration = sum(b - a for a, b in ranges)
     url_options = url_input_options(source, settings.source_request_bytes)
     fps, anamorphic = _source_video(source, url_options)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(out, ".mp4")
+    thumb_tmp = None
+    if thumbnail is not None:
+        Path(thumbnail).parent.mkdir(parents=True, exist_ok=True)
+        thumb_tmp = _tmp_name(Path(thumbnail), ".jpg")
+    at = min(thumbnail_at, duration / 2) if thumb_tmp is not None else None
+    graph = video_filter(
+        plan, ass, fps_first=not 0 < fps <= OUT_FPS + 0.5, anamorphic=anamorphic, keep_ranges=ranges or None,
+        watermark=watermark, thumbnail_at=at,
+    )
+    inputs = ["-ss", f"{start:.3f}", "-t", f"{end - start:.3f}",
+              *(arg for name, value in url_options.items() for arg in (f"-{name}", value)), "-i", str(source)]
+    if watermark is not None:
+        inputs += ["-i", str(watermark.path)]
+    if ranges:
+        graph += ";" + audio_filter(ranges, "a")
+        audio = ["-map", "[a]"]
+    else:
+        audio = ["-map", "0:a:0?", "-af", f"{AUDIO_FORMAT},asetpts=PTS-STARTPTS"]  # no upmix: stereo AAC costs 2x
     args = [
-        "-y",
-        "-ss", f"{start:.3f}",
-        "-t", f"{duration:.3f}",
-        *(arg for name, value in url_options.items() for arg in (f"-{name}", value)),
-        "-i", str(source),
-        "-filter_complex", video_filter(plan, ass, fps_first=not 0 < fps <= OUT_FPS + 0.5, anamorphic=anamorphic),
-        "-map", "[v]",
-        "-map", "0:a:0?",
+        "-y", *inputs,
+        "-filter_complex", graph,
+        "-map", "[v]", *audio,
         "-c:v", "libx264",
         "-profile:v", "high",
         "-preset", settings.x264_preset,
@@ -176,7 +303,6 @@ def render_clip(
         "-c:a", "aac",
         "-b:a", AUDIO_BITRATE,
         "-ar", str(AUDIO_RATE),
-        "-af", "aformat=channel_layouts=mono|stereo,asetpts=PTS-STARTPTS",  # no upmix: stereo AAC costs 2x
         "-t", f"{duration:.3f}",
         "-map_metadata", "-1",
         "-movflags", "+faststart",
@@ -184,12 +310,21 @@ def render_clip(
     if settings.ffmpeg_threads > 0:
         args += ["-threads", str(settings.ffmpeg_threads), "-filter_threads", str(settings.ffmpeg_threads)]
     args += ["-f", "mp4", str(tmp)]
+    if thumb_tmp is not None:
+        args += ["-map", "[thumb]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", str(thumb_tmp)]
     try:
-        run_ffmpeg(args, timeout=max(120.0, duration * 20))
+        run_ffmpeg(args, timeout=max(120.0, (end - start) * 20))
+        if thumb_tmp is not None and thumbnail is not None:
+            if thumb_tmp.stat().st_size == 0:
+                raise RenderFailed(f"no frame at {at:.2f}s for the thumbnail")
+            os.replace(thumb_tmp, thumbnail)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    return RenderedFile(path=str(out), width=plan.out_width, height=plan.out_height, duration=duration, platforms=[])
+        if thumb_tmp is not None:
+            thumb_tmp.unlink(missing_ok=True)
+    return RenderedFile(path=str(out), width=plan.out_width, height=plan.out_height, duration=duration, platforms=[],
+                        thumbnail=str(thumbnail) if thumbnail is not None else None)
 
 
 def render_thumbnail(video: Path, out_jpg: Path, at: float) -> Path:

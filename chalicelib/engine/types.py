@@ -11,7 +11,7 @@ from .platforms import DEFAULT_PLATFORMS, get_platforms
 
 T = TypeVar("T")
 
-CAPTION_STYLES: tuple[str, ...] = ("karaoke", "bold", "minimal", "none")
+CAPTION_STYLES: tuple[str, ...] = ("karaoke", "bold", "minimal", "pop", "boxed", "none")
 LAYOUTS: tuple[str, ...] = ("auto", "focus", "split", "fit")
 MAX_CLIPS_LIMIT = 50
 
@@ -334,6 +334,7 @@ class RenderedFile:
     height: int
     duration: float
     platforms: list[str]
+    thumbnail: str | None = None
 
 
 @dataclass

@@ -29,6 +29,7 @@ from ..data import storage
 from ..data.aws import stepfunctions_client
 from ..data.models import IN_FLIGHT, Clip, Project, PromptJob, utcnow
 from ..engine.errors import TransientError
+from ..engine.style import Style, resolve_style
 from ..observability import get_logger
 from ..settings import get_settings
 
@@ -107,6 +108,17 @@ def pending_of(clip: Clip, version: int) -> dict[str, Any]:
     if clip.status != "rendering" or int(pending.get("version", -1)) != version:
         raise ProjectGone(f"clip {clip.clip_id} no longer waits for version {version}")
     return pending
+def render_style(project: Project, state: State, entry: dict[str, Any] | None = None) -> tuple[Style, str | None]:
+    """(the Style this render uses, its watermark's object key): an edit entry's own (its `version` and
+    `style` set), else the prompt job's, else the project's (rows from before styles existed: their caption_style as the
+    preset)."""
+    if entry is not None and entry.get("version") is not None and entry.get("style"):
+        preset = entry.get("caption_style") or project.caption_style
+        return resolve_style(entry["style"], None, preset), entry.get("watermark_key")
+    row: Project | PromptJob = project
+    if state.get("prompt_job_id"):
+        row = load_prompt_job(str(state["prompt_job_id"]))
+    return resolve_style(row.style or project.style, None, project.caption_style), row.watermark_key
 
 
 def update_project(project_id: str, **values: Any) -> Project:

@@ -10,7 +10,17 @@ from ..data.models import Clip
 from ..engine.types import Transcript
 from ..settings import get_settings
 from ..webhooks import events
-from .common import State, StepContext, carry, ensure_still_there, load_clip, load_project, pending_of, step
+from .common import (
+    State,
+    StepContext,
+    carry,
+    ensure_still_there,
+    load_clip,
+    load_project,
+    pending_of,
+    render_style,
+    step,
+)
 from .finalize import clip_rows, version_record
 
 SCORE_FIELDS = ("title", "description", "hashtags", "virality_score", "sub_scores", "reason")
@@ -41,15 +51,18 @@ def handler(ctx: StepContext) -> State:
     transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"])).with_fixes(
         scored[0].get("word_fixes")
     )
-    new = clip_rows(ctx, scored, ctx.state.get("rendered", []), transcript)[0]
-    new.source_ranges = pending.get("source_ranges") or new.source_ranges
+    style = render_style(project, ctx.state, scored[0])[0]  # tightening: cut-timeline duration, words, ranges
+    new = clip_rows(ctx, scored, ctx.state.get("rendered", []), transcript, style=style)[0]
     versions, dropped = prune([*(clip.versions or []), version_record(version, new)],
                               get_settings().clip_versions_kept)
     actions = [
         Clip.start.set(new.start), Clip.end.set(new.end), Clip.duration_seconds.set(new.duration_seconds),
         Clip.transcript.set(new.transcript), Clip.renditions.set(new.renditions),
+        Clip.layout_keyframes.set(new.layout_keyframes),
         Clip.source_ranges.set(new.source_ranges), Clip.word_fixes.set(pending.get("word_fixes") or {}),
         set_or_remove(Clip.style, pending.get("style")), set_or_remove(Clip.layout, pending.get("layout")),
+        set_or_remove(Clip.watermark_key, pending.get("watermark_key")),
+        set_or_remove(Clip.template_id, pending.get("template_id")),
         Clip.version.set(version), Clip.versions.set(versions), Clip.status.set("ready"),
         Clip.pending.remove(), Clip.edit_error.remove(),
     ]

@@ -51,7 +51,7 @@ def handler(ctx: StepContext) -> State:
         "clip_id": clip.clip_id, "clip": scored.to_dict(), "version": version,
         "caption_style": pending.get("caption_style") or project.caption_style,
         "word_fixes": pending.get("word_fixes") or {}, "source_ranges": pending.get("source_ranges"),
-        "style": pending.get("style"), "layout": pending.get("layout"),
+        "style": pending.get("style"), "watermark_key": pending.get("watermark_key"), "layout": pending.get("layout"),
     }
     scored_key = ctx.put_json(storage.work_key(ctx.tenant, ctx.project_id, f"edit-{clip.clip_id}-v{version}.json"),
                               [entry])

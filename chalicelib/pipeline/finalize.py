@@ -10,6 +10,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ..data import quotas, storage
 from ..data.models import Clip, utcnow
 from ..engine.segment import split_sentences
+from ..engine.style import Style
+from ..engine.tighten import clip_timeline
 from ..engine.types import ScoredClip, Transcript, Word
 from .common import (
     ProjectGone,
@@ -18,6 +20,7 @@ from .common import (
     carry,
     ensure_still_there,
     load_project,
+    render_style,
     step,
     update_project,
 )
@@ -45,8 +48,11 @@ def clip_rows(
     *,
     first_rank: int = 0,
     prompt_job_id: str | None = None,
+    style: Style | None = None,
 ) -> list[Clip]:
-    """Build (unsaved) Clip rows from the scored clips and their renditions."""
+    """Build (unsaved) Clip rows from the scored clips and their renditions.
+
+    A tightening `style` puts duration and word times on the cut timeline and records the kept ranges."""
     by_clip: dict[str, list[dict[str, Any]]] = {}
     for r in rendered:
         by_clip.setdefault(r["clip_id"], []).append(r)
@@ -63,7 +69,8 @@ def clip_rows(
                 renditions[name] = {"width": r["width"], "height": r["height"], "key": r["key"]}
             thumbnail_key = thumbnail_key or r.get("thumbnail_key")
         start, end = clip.candidate.start, clip.candidate.end
-        words = transcript.clip_words(start, end)
+        timeline = clip_timeline(transcript, start, end, style.tighten if style else None)
+        words = timeline.words
         rows.append(
             Clip(
                 entry["clip_id"],
@@ -78,7 +85,7 @@ def clip_rows(
                 reason=clip.reason,
                 start=round(start, 3),
                 end=round(end, 3),
-                duration_seconds=round(end - start, 2),
+                duration_seconds=round(timeline.duration, 2),
                 transcript=clip_transcript(words, spoken),
                 layout_keyframes=list(spoken.get("layout_keyframes", [])),
                 renditions=renditions,
@@ -87,7 +94,7 @@ def clip_rows(
                 prompt=clip.prompt,
                 relevance=clip.relevance,
                 quotes=clip.clip_quotes(transcript),
-                source_ranges=[[round(start, 3), round(end, 3)]],
+                source_ranges=[[round(a, 3), round(b, 3)] for a, b in timeline.ranges or [(start, end)]],
                 status="ready",
                 version=1,
             )
@@ -132,7 +139,8 @@ def handler(ctx: StepContext) -> State:
     project = load_project(ctx.project_id)
     scored = storage.get_json(ctx.state["scored_key"])
     transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
-    rows = clip_rows(ctx, scored, ctx.state.get("rendered", []), transcript)
+    rows = clip_rows(ctx, scored, ctx.state.get("rendered", []), transcript,
+                     style=render_style(project, ctx.state)[0])
     save_rows_or_take_back(ctx, rows)
     update_project(ctx.project_id, status="completed", stage="completed", progress=100, completed_at=utcnow())
     quotas.release_project_slot(project)

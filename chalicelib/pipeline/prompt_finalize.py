@@ -6,7 +6,7 @@ from ..data import storage
 from ..data.models import Clip, PromptJob
 from ..engine.types import Transcript
 from ..webhooks import events
-from .common import State, StepContext, carry, load_project, load_prompt_job, step
+from .common import State, StepContext, carry, load_project, load_prompt_job, render_style, step
 from .finalize import clip_rows, save_rows_or_take_back
 
 
@@ -21,7 +21,8 @@ def handler(ctx: StepContext) -> State:
     existing = list(Clip.by_project.query(ctx.project_id))
     first_rank = max((int(c.rank) for c in existing), default=-1) + 1
     rows = clip_rows(
-        ctx, scored, ctx.state.get("rendered", []), transcript, first_rank=first_rank, prompt_job_id=job_id
+        ctx, scored, ctx.state.get("rendered", []), transcript, first_rank=first_rank, prompt_job_id=job_id,
+        style=render_style(project, ctx.state)[0],
     )
     save_rows_or_take_back(ctx, rows)
     clip_ids = [r.clip_id for r in rows]

@@ -14,7 +14,7 @@ from ..data.models import Project
 from ..engine.clipper import RenderJob, RenderResult, render_one
 from ..engine.types import ScoredClip, Transcript
 from ..settings import get_settings
-from .common import State, StepContext, ensure_still_there, load_project, step, workspace
+from .common import State, StepContext, ensure_still_there, load_project, render_style, step, workspace
 
 RENDER_PROGRESS_SPAN = 35  # progress moves from 55 to 90 across all renders
 
@@ -35,8 +35,8 @@ def handler(ctx: StepContext) -> State:
     """{project_id, tenant, source_key, transcript_key, scored_key, job} -> the rendition's keys and size.
 
     An entry of an edit (the render-only branch) carries its version (objects go under v<N>/), caption word
-    fixes, style and layout. Today's engine takes a caption style only: style.captions.preset (else the
-    project's caption_style); the layout is carried in the entry for when the engine takes one."""
+    fixes, its resolved style (+ watermark key) and layout; other renders take the prompt job's or the
+    project's style (common.render_style)."""
     project = load_project(ctx.project_id)
     job = RenderJob.from_dict({k: v for k, v in ctx.state["job"].items() if k != "of"})
     scored = storage.get_json(ctx.state["scored_key"])
@@ -46,13 +46,16 @@ def handler(ctx: StepContext) -> State:
         entry.get("word_fixes")
     )
     version = entry.get("version")  # None: the project's own first render
-    style = entry.get("style") or {}
-    caption_style = (style.get("captions") or {}).get("preset") or entry.get("caption_style") or project.caption_style
+    style, watermark_key = render_style(project, ctx.state, entry)
     with workspace("render") as work:
         src = render_source(ctx.state["source_key"], work)
+        logo = storage.get_file(watermark_key, work / "watermark" / watermark_key.rsplit("/", 1)[-1]) \
+            if watermark_key and style.watermark is not None else None
+        layout = entry.get("layout")
         result = render_one(
-            src, clip, transcript, job, caption_style, work / "out", settings=get_settings(),
-            layout=entry["layout"] if isinstance(entry.get("layout"), str) else project.layout or "auto",
+            src, clip, transcript, job, style, work / "out", settings=get_settings(), watermark=logo,
+            layout=layout if isinstance(layout, str) else project.layout or "auto",
+            layout_spans=layout_spans(layout, clip.candidate.end - clip.candidate.start),
         )
         key = ctx.put_file(
             storage.clip_video_key(ctx.tenant, ctx.project_id, job.clip_id, result.width, result.height, version),
@@ -85,6 +88,17 @@ def handler(ctx: StepContext) -> State:
         "layout": result.layout,
         **(speaker_fields(result) if job.with_thumbnail else {}),  # once per clip: the state stays small
     }
+
+
+def layout_spans(layout: Any, duration: float) -> list[tuple[float, float, str]] | None:
+    """An edit's layout keyframes [{at, layout}] (clip seconds, sorted) as (start, end, layout) spans."""
+    if not isinstance(layout, list) or not layout:
+        return None
+    marks = sorted((max(0.0, float(k["at"])), str(k["layout"])) for k in layout)
+    if marks[0][0] > 0:  # before the first keyframe: the first keyframe's layout
+        marks[0] = (0.0, marks[0][1])
+    ends = [at for at, _ in marks[1:]] + [duration]
+    return [(a, min(b, duration), lay) for (a, lay), b in zip(marks, ends, strict=True) if min(b, duration) > a]
 
 
 def speaker_fields(result: RenderResult) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from .common import (
     carry,
     ensure_still_there,
     load_project,
+    render_style,
     set_stage,
     step,
     update_project,
@@ -52,8 +53,9 @@ def handler(ctx: StepContext) -> State:
     options = options_of(project)
     set_stage(ctx.project_id, "scoring", 45)
     transcript = Transcript.from_dict(storage.get_json(ctx.state["transcript_key"]))
-    if options.caption_style != "none":
-        font_choice.caption_font(transcript.text)  # language_unsupported before any rendering
+    style = render_style(project, ctx.state)[0]
+    if style.preset != "none":
+        font_choice.caption_font(transcript.text, style.captions.font)  # language_unsupported before rendering
     sentences = segment.split_sentences(transcript)
     candidates = segment.candidates_for(transcript, sentences, options)
     # Chapters are stored with the transcript (prompt search reuses them) and shown on the project.

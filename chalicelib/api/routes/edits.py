@@ -8,6 +8,7 @@ from chalice import Blueprint
 from ...data.models import Clip, Project, Upload
 from ...engine import exports
 from ...engine.platforms import PLATFORMS, get_platforms, merged_safe_area
+from ...engine.style import Style
 from ...engine.types import Transcript, Word
 from ...shapes import clip_json, project_clips
 from ...webhooks import events
@@ -51,7 +52,6 @@ def edit_clip(call: Call) -> Reply:
     snapped = None
     render = any(name in given for name in RENDER_FIELDS)
     if render:
-        clip_edits.check_template(body.template_id)
         clip_edits.editable(project)
         if clip.status == "rendering":
             raise ApiError(409, "clip_rendering", "An edit of this clip is still rendering; wait for clip.updated.")
@@ -61,11 +61,17 @@ def edit_clip(call: Call) -> Reply:
             rng = clip_edits.resolve_range(project, transcript, body.start if body.start is not None else start,
                                            body.end if body.end is not None else end)
             start, end, snapped = rng.start, rng.end, rng.report()
-        style = clip_edits.style_dict(body.style) if "style" in given else clip.style
+        word_fixes = _word_fixes(clip, transcript, body)
         layout = clip_edits.layout_value(body.layout) if "layout" in given else clip.layout
-        pending = clip_edits.pending_edit(clip, project, start=start, end=end,
-                                          word_fixes=_word_fixes(clip, transcript, body), style=style, layout=layout)
-        clip_edits.begin_edit(clip, pending)
+        style = clip_edits.edit_style(call.principal.tenant, clip, project, body.template_id, body.style,
+                                      f"watermark-{clip.clip_id}-v{clip_edits.next_version(clip)}")
+        pending = clip_edits.pending_edit(clip, project, start=start, end=end, word_fixes=word_fixes, style=style,
+                                          layout=layout)
+        try:
+            clip_edits.begin_edit(clip, pending)
+        except BaseException:
+            style.discard()
+            raise
     text_actions = []
     if body.title is not None:
         text_actions.append(Clip.title.set(body.title.strip()))
@@ -91,22 +97,30 @@ def create_clip(call: Call) -> Reply:
     rng = clip_edits.resolve_range(project, transcript, body.start, body.end)
     words = transcript.clip_words(rng.start, rng.end)
     rank = max((int(c.rank) for c in Clip.by_project.query(project.project_id)), default=-1) + 1
+    clip_id = new_id("clip_", 16)
+    style = clip_edits.edit_style(call.principal.tenant, None, project, body.template_id, body.style,
+                                  f"watermark-{clip_id}-v1")
     clip = Clip(
-        new_id("clip_", 16), project_id=project.project_id, tenant=project.tenant, rank=rank, title="",
+        clip_id, project_id=project.project_id, tenant=project.tenant, rank=rank, title="",
         virality_score=0, start=rng.start, end=rng.end, duration_seconds=round(rng.duration, 2),
         transcript={"text": " ".join(w.text for w in words), "words": [w.to_dict() for w in words]},
         renditions={}, status="rendering", manual=True, version=0, versions=[], word_fixes={},
-        source_ranges=[[rng.start, rng.end]], style=clip_edits.style_dict(body.style),
-        layout=clip_edits.layout_value(body.layout),
+        source_ranges=[[rng.start, rng.end]], style=style.style, watermark_key=style.watermark_key,
+        template_id=style.template_id, layout=clip_edits.layout_value(body.layout),
     )
     pending = clip_edits.pending_edit(clip, project, start=rng.start, end=rng.end, word_fixes={},
-                                      style=clip.style, layout=clip.layout)
+                                      style=style, layout=clip.layout)
     clip.pending = pending
-    clip.save(condition=Clip.clip_id.does_not_exist())
+    try:
+        clip.save(condition=Clip.clip_id.does_not_exist())
+    except BaseException:
+        style.discard()
+        raise
     try:
         clip_edits.start_render(clip, pending)
     except Exception:
         clip.delete()
+        style.discard()
         raise
     out = clip_json(clip, list(project.platforms or []))
     out.update(snapped=rng.report(), render=True)
@@ -138,8 +152,8 @@ def clip_captions(call: Call) -> Reply:
     size = PLATFORMS[platform].size
     sharing = [p for p in get_platforms(names) if p.size == size] or [PLATFORMS[platform]]
     text = exports.caption_text(
-        query.format, _clip_words(clip), style=clip_edits.caption_preset(clip.style, project.caption_style),
-        width=size[0], height=size[1], safe_area=merged_safe_area(sharing),
+        query.format, _clip_words(clip), style=Style.from_dict(clip_edits.current_style(clip, project).style),
+        width=size[0], height=size[1], safe_area=merged_safe_area(sharing), title=clip.title,
     )
     return Reply(200, text, {"Content-Type": exports.CAPTION_FORMATS[query.format] + "; charset=utf-8",
                              "Content-Disposition": f'attachment; filename="{clip.clip_id}.{query.format}"'})

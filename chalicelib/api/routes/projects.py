@@ -5,10 +5,11 @@ from __future__ import annotations
 from chalice import Blueprint
 from pynamodb.exceptions import UpdateError
 
-from ...data import quotas
+from ...data import quotas, storage
 from ...data.models import Project, PromptJob, Upload, utcnow
 from ...data.uploads import UNUSED_LIFETIME
 from ...engine.errors import InvalidOptions
+from ...engine.style import Style
 from ...engine.types import ClipOptions
 from ...shapes import project_out, prompt_job_out
 from ..deletion import delete_project
@@ -25,6 +26,7 @@ from ..schemas import (
     PromptCreate,
     PromptJobOut,
 )
+from ..styles import resolve_request_style, store_watermark
 from .uploads import finish_single_put
 
 bp = Blueprint(__name__)
@@ -80,11 +82,27 @@ def create_project(call: Call) -> Reply:
     if (body.video_url is None) == (body.upload_id is None):
         raise ApiError(400, "invalid_field", "Give exactly one of video_url and upload_id.", param="video_url")
     _check_options(body)
+    style = resolve_request_style(
+        principal.tenant, body.template_id, body.style, body.caption_style,
+        explicit_preset=body.caption_style if "caption_style" in body.model_fields_set else None,
+    )
     if body.video_url is not None:
         screen_url(body.video_url, "video_url")
     if body.webhook_url is not None:
         screen_url(body.webhook_url, "webhook_url")
     project_id = new_id("proj_")
+    watermark_key = store_watermark(principal.tenant, project_id, style, "watermark")
+    try:
+        return _create(body, call, project_id, style, watermark_key)
+    except BaseException:
+        if watermark_key:
+            storage.delete_prefix(watermark_key)  # no project: its checked watermark goes too
+        raise
+
+
+def _create(body: ProjectCreate, call: Call, project_id: str, style: Style, watermark_key: str | None) -> Reply:
+    """The rest of create_project once the style is resolved (claims, slot, row, execution)."""
+    principal = call.principal
     upload = _claim_upload(principal.tenant, body.upload_id, project_id) if body.upload_id else None
     try:
         quotas.acquire_project_slot(principal.account_id, principal.plan)
@@ -98,10 +116,11 @@ def create_project(call: Call) -> Reply:
         project_id, tenant=principal.tenant, account_id=principal.account_id, status="processing",
         stage="queued", progress=0, created_at=now, updated_at=now, video_url=body.video_url,
         upload_id=body.upload_id, upload_key=upload.key if upload else None, max_clips=body.max_clips,
-        caption_style=body.caption_style, layout=body.layout, platforms=list(body.platforms),
+        caption_style=style.preset, layout=body.layout, platforms=list(body.platforms),
         min_duration=body.min_duration,
         max_duration=body.max_duration, language=body.language, webhook_url=body.webhook_url,
-        metadata=dict(body.metadata), slot_released=False,
+        metadata=dict(body.metadata), slot_released=False, template_id=body.template_id, style=style.to_dict(),
+        watermark_key=watermark_key,
     )
     try:
         project.save(condition=Project.project_id.does_not_exist())
@@ -176,8 +195,11 @@ def create_prompt_job(call: Call) -> Reply:
         raise ApiError(409, "project_failed", "The project failed; there is nothing to search.")
     if not project.source_key:  # dropped after KLIPSTAR_SOURCE_RETENTION_DAYS: nothing to render from
         raise ApiError(409, "source_expired", "The project's source media is no longer kept.")
-    job = PromptJob(new_id("pj_"), project_id=project.project_id, tenant=project.tenant,
-                    prompt=body.prompt.strip(), max_clips=body.max_clips, status="processing")
+    job_id = new_id("pj_")
+    style, template_id, watermark_key = _prompt_style(project, body, job_id)
+    job = PromptJob(job_id, project_id=project.project_id, tenant=project.tenant,
+                    prompt=body.prompt.strip(), max_clips=body.max_clips, status="processing",
+                    template_id=template_id, style=style.to_dict(), watermark_key=watermark_key)
     job.save(condition=PromptJob.job_id.does_not_exist())
     try:
         arn = start_pipeline(job.job_id, {"project_id": project.project_id, "tenant": project.tenant,
@@ -187,6 +209,20 @@ def create_prompt_job(call: Call) -> Reply:
         raise
     job.update(actions=[PromptJob.execution_arn.set(arn)])
     return Reply(202, prompt_job_out(job))
+
+
+def _prompt_style(project: Project, body: PromptCreate, job_id: str) -> tuple[Style, str | None, str | None]:
+    """The job's style: the project's, under the given template and inline style; its watermark key."""
+    if body.template_id is None and body.style is None:
+        return resolve_request_style(project.tenant, None, None, project.caption_style,
+                                     base=project.style), project.template_id, \
+            project.watermark_key
+    style = resolve_request_style(project.tenant, body.template_id, body.style, project.caption_style,
+                                  base=project.style)
+    base_watermark = (project.style or {}).get("watermark")
+    if style.watermark is not None and style.watermark.model_dump(mode="json") == base_watermark:
+        return style, body.template_id, project.watermark_key  # the project's image, already checked
+    return style, body.template_id, store_watermark(project.tenant, project.project_id, style, f"watermark-{job_id}")
 
 
 @api_route(bp, "/v1/prompt-jobs/{job_id}", "GET", summary="Get a prompt job (status, clip ids, reason)",

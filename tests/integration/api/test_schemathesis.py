@@ -71,6 +71,12 @@ class RealIds:
         self.env, self.key = env, key
         seeded = seed_completed_project("fuzz")
         self.project, self.clip = seeded["project_id"], seeded["clip_ids"][0]
+        from chalicelib.data import storage
+        from chalicelib.data.models import Project
+        from chalicelib.engine.types import Transcript, Word
+
+        words = [Word(f"w{i}.", 1 + i * 0.5 + (i // 5) * 0.6, 1.4 + i * 0.5 + (i // 5) * 0.6) for i in range(200)]
+        storage.put_json(str(Project.get(self.project).transcript_key), Transcript("en", 600.0, words).to_dict())
         self.social = seed_social_account("fuzz", "tiktok")
         self.upload = self.new_upload()
         job = env.call("POST", f"/v1/projects/{self.project}/prompt", key, {"prompt": "pricing"}, tick=False)
@@ -79,11 +85,17 @@ class RealIds:
         from chalicelib.data.models import WebhookDelivery
 
         self.delivery = next(iter(WebhookDelivery.scan())).event_id
+        self.template = self.new_template()
         self.endpoint = self.new_endpoint()
 
     def new_endpoint(self) -> str:
-        r = self.env.call("POST", "/v1/webhook-endpoints", self.key, {"url": "https://hooks.example.com/k"},
+        r = self.env.call("POST", "/v1/webhook-endpoints", self.key, {"url": "https://videos.example.com/hook"},
                           tick=False)
+        assert r.status == 201, r.json
+        return str(r.json["id"])
+
+    def new_template(self) -> str:
+        r = self.env.call("POST", "/v1/templates", self.key, {"name": "Brand", "style": {}}, tick=False)
         assert r.status == 201, r.json
         return str(r.json["id"])
 
@@ -99,8 +111,11 @@ class RealIds:
             return {"body": {"video_url": "https://videos.example.com/talk.mp4", "max_clips": 3}}
         if (method, path) == ("POST", "/v1/clips/{clip_id}/publish"):
             return {"path_parameters": {"clip_id": self.clip},
-                    "body": {"platform": "tiktok", "account_id": self.social, "title": "Pricing",
-                             "privacy": "private"}}
+                    "body": {"platform": "tiktok", "account_id": self.social, "title": "Pricing", "privacy": "private"}}
+        if (method, path) == ("POST", "/v1/projects/{project_id}/clips"):
+            return {"path_parameters": {"project_id": self.project}, "body": {"start": 10.0, "end": 30.0}}
+        if (method, path) == ("POST", "/v1/webhook-endpoints"):
+            return {"body": {"url": "https://videos.example.com/hook2"}}
         if (method, path) == ("POST", "/v1/uploads/{upload_id}/complete"):
             r = self.env.call("POST", "/v1/uploads", self.key,
                               {"filename": "b.mp4", "content_type": "video/mp4", "size": 3}, tick=False)
@@ -122,11 +137,11 @@ class RealIds:
         if method == "DELETE":  # each case deletes its own resource
             fresh = {"project_id": lambda: seed_completed_project("fuzz")["project_id"],
                      "account_id": lambda: seed_social_account("fuzz", "tiktok"), "upload_id": self.new_upload,
-                     "endpoint_id": self.new_endpoint}
+                     "template_id": self.new_template, "endpoint_id": self.new_endpoint}
             return fresh[name]()
         return {"project_id": self.project, "clip_id": self.clip, "account_id": self.social,
                 "upload_id": self.upload, "job_id": self.job, "delivery_id": self.delivery,
-                "endpoint_id": self.endpoint}[name]
+                "template_id": self.template, "endpoint_id": self.endpoint}[name]
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)

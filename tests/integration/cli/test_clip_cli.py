@@ -154,6 +154,38 @@ def test_bad_options_fail_before_any_work(
 
 
 @pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ('{"captions": {"font": "Comic Sans"}}', "style.captions.font"),
+        ('{"captions": {"highlight_color": "blue"}}', "style.captions.highlight_color"),
+        ('{"tighten": {"remove_silences": "yes"}}', "style.tighten.remove_silences"),
+        ("[1, 2]", "must hold a JSON object"),
+        ("{oops", "is not valid JSON"),
+    ],
+)
+def test_bad_style_file_fails_before_any_work(
+    content: str, needle: str, talk_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    style, out = tmp_path / "style.json", tmp_path / "out"
+    style.write_text(content)
+    assert main(["clip", str(talk_path), "--out", str(out), "--quiet", "--style", str(style)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and needle in err, err
+    assert not out.exists()
+
+
+def test_watermark_that_is_not_an_image_fails_cleanly(
+    talk_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logo, out = tmp_path / "logo.png", tmp_path / "out"
+    logo.write_text("a text file, not a logo\n" * 10)
+    assert main(["clip", str(talk_path), "--out", str(out), "--quiet", "--watermark", str(logo)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a PNG, JPEG or WebP image" in err and "[not_media]" in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+@pytest.mark.parametrize(
     ("fixture", "code"),
     [
         ("not_media_path", "not_media"),

@@ -22,7 +22,8 @@ def test_layer_maps_the_static_ffmpeg_and_the_fonts() -> None:
     files = layer_files()
     assert files["bin/ffmpeg"] == Path(imageio_ffmpeg.get_ffmpeg_exe())
     fonts = [name for name in files if name.startswith("fonts/")]
-    assert fonts and all(name.endswith(".ttf") and "Roboto" in name for name in fonts)
+    assert fonts and all(name.endswith(".ttf") for name in fonts)
+    assert {"Roboto", "SourceSansPro", "Lato"} == {name[6:].split("-")[0] for name in fonts}
     assert unzipped_bytes() == sum(p.stat().st_size for p in files.values())
 
 

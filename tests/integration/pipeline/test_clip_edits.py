@@ -6,6 +6,7 @@ so the module renders exactly twice: one edit (extended by a sentence, with a ca
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -357,3 +358,43 @@ def test_delete_removes_every_version(editor: Api, seeded: dict[str, Any]) -> No
     assert any("/v2/" in k for k in storage.list_keys(prefix))
     assert editor.call("DELETE", f"/v1/projects/{pid}")[0] == 204
     assert storage.list_keys(prefix) == [] and list(Clip.by_project.query(pid)) == []
+
+
+def test_edit_with_a_template_style_and_layout_keyframes_renders_them(editor: Api, seeded: dict[str, Any],
+                                                                     talk_path: Path, tmp_path: Path) -> None:
+    """One render: a template (pop captions) under an inline tightening style and layout keyframes; the new
+    version's duration, words and source_ranges are on the cut timeline and its keyframes are as asked."""
+    transcript: Transcript = seeded["transcript"]
+    project = _seed_project(talk_path, transcript, ["square"], None)
+    sentences = seeded["sentences"]
+    first = sentences[seeded["index"]]
+    nxt = sentences[seeded["index"] + 1]
+    clip_id = _seed_clip(project, transcript, first.first_word, nxt.last_word).clip_id
+    status, tmpl = editor.call("POST", "/v1/templates", {"name": "Brand", "style": {
+        "captions": {"preset": "pop", "font": "Lato", "position": "top"}, "hook_title": {"seconds": 1.0}}})
+    assert status == 201, tmpl
+    status, body = editor.call("PATCH", f"/v1/clips/{clip_id}", {
+        "template_id": tmpl["id"],
+        "style": {"tighten": {"remove_silences": True, "silence_threshold": 0.2, "pause": 0.1}},
+        "layout": [{"at": 0.0, "layout": "focus"}, {"at": 2.0, "layout": "fit"}],
+    })
+    assert status == 200 and body["render"] is True, body
+    desc = wait_execution(_execution(clip_id), 300)
+    assert desc["status"] == "SUCCEEDED", desc
+    clip = editor.call("GET", f"/v1/clips/{clip_id}")[1]
+    assert clip["status"] == "ready" and clip["version"] == 2
+    assert clip["style"]["captions"]["preset"] == "pop" and clip["style"]["tighten"]["silence_threshold"] == 0.2
+    ranges = clip["source_ranges"]
+    kept = sum(b - a for a, b in ranges)
+    assert len(ranges) >= 2 and kept < clip["end"] - clip["start"] - 0.1, ranges  # pauses were cut
+    assert ranges[0][0] >= clip["start"] - 1e-3 and ranges[-1][1] <= clip["end"] + 1e-3
+    assert clip["duration_seconds"] == pytest.approx(kept, abs=0.02)
+    row = Clip.get(clip_id)
+    assert abs(_probe_seconds(row.renditions["square"]["key"], tmp_path) - kept) < 0.1
+    words = clip["transcript"]["words"]
+    assert words and words[-1]["end"] <= kept + 0.05
+    gaps = [b["start"] - a["end"] for a, b in itertools.pairwise(words)]
+    assert max(gaps) <= 0.2 + 0.05, gaps  # no pause longer than the threshold survives
+    kinds = [(k["layout"], k["start"]) for k in clip["layout_keyframes"]]
+    assert kinds[0] == ("focus", 0.0) and kinds[-1][0] == "fit", kinds
+    assert kinds[-1][1] <= 2.0 + 1e-3  # the fit span starts at `at` mapped onto the cut timeline

@@ -4,6 +4,7 @@ a permanent failure, and DELETE in the middle of a run."""
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -236,8 +237,10 @@ def test_prompt_job_runs_the_prompt_branch(api: Api, receiver: Any) -> None:
     assert done, "runs after test_talk_end_to_end_with_a_transient_failure_retried"
     pid = done[0].project_id
     before = {c.clip_id for c in Clip.by_project.query(pid)}
+    style = {"captions": {"preset": "pop", "position": "top"}, "hook_title": {"seconds": 2},
+             "tighten": {"remove_silences": True, "silence_threshold": 0.2, "pause": 0.1}}
     status, job = api.call("POST", f"/v1/projects/{pid}/prompt",
-                           {"prompt": "why sleep matters for memory", "max_clips": 1})
+                           {"prompt": "why sleep matters for memory", "max_clips": 1, "style": style})
     assert status == 202, job
     arn = PromptJob.get(job["id"]).execution_arn
     desc = wait_execution(arn, 300)
@@ -251,6 +254,16 @@ def test_prompt_job_runs_the_prompt_branch(api: Api, receiver: Any) -> None:
     assert clip.prompt_job_id == job["id"] and clip.rank >= len(before)
     assert "sleep" in clip.transcript["text"].lower()
     assert storage.exists(clip.renditions["youtube_shorts"]["key"])
+    # the job's style reached the render: pauses between sentences were cut to 0.1 s
+    ranges = clip.source_ranges
+    assert ranges and len(ranges) >= 2 and ranges[0][0] >= clip.start - 1e-3 and ranges[-1][1] <= clip.end + 1e-3
+    kept = sum(b - a for a, b in ranges)
+    assert float(clip.duration_seconds) == pytest.approx(kept, abs=0.01) and kept < clip.end - clip.start - 0.1
+    video = storage.get_file(clip.renditions["youtube_shorts"]["key"], Path(tempfile.mkdtemp()) / "c.mp4")
+    with av.open(str(video)) as c:
+        assert c.duration / 1e6 == pytest.approx(kept, abs=0.05)
+    words = clip.transcript["words"]
+    assert words[-1]["end"] <= kept + 0.05
     received = [b for h, raw, b in events_for(receiver, pid) if b["event"] == "prompt.completed"]
     assert len(received) == 1 and received[0]["prompt_job_id"] == job["id"]
     assert [c["id"] for c in received[0]["clips"]] == list(row.clip_ids)

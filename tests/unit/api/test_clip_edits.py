@@ -6,9 +6,11 @@ from __future__ import annotations
 from chalicelib.api import clip_edits
 from chalicelib.data import storage
 from chalicelib.data.models import Clip, Project, RateCounter
+from chalicelib.engine.ffmpeg import run_ffmpeg
 from chalicelib.engine.types import Transcript, Word
 
 from .apienv import seed_completed_project
+from .test_templates import STYLE, _err, _upload
 
 # words every 0.5 s (0.4 s long, 0.1 s gaps) with a 0.6 s pause after every fifth word
 WORDS = [Word(f"w{i}.", 10 + i * 0.5 + (i // 5) * 0.6, 10 + i * 0.5 + (i // 5) * 0.6 + 0.4) for i in range(600)]
@@ -62,6 +64,7 @@ def test_style_preset_and_layout_are_stored_for_the_render(env):
     assert r.status == 200 and r.json["render"] is True and r.json["snapped"] is None
     pending = Clip.get(clip_id).pending
     assert pending["caption_style"] == "bold" and pending["style"] == {"captions": {"preset": "bold"}}
+    assert pending["watermark_key"] is None and pending["template_id"] is None
     assert pending["layout"] == [{"at": 0.0, "layout": "focus"}, {"at": 4.0, "layout": "fit"}]
     assert (pending["start"], pending["end"]) == (0.0, 30.0)  # range untouched: not snapped
 
@@ -107,3 +110,75 @@ def test_edits_count_against_the_rate_limit(env):
     assert r.status == 429 and r.json["error"]["code"] == "rate_limited"
     assert RateCounter.get(f"solo#min#{minute}").count >= 1
     assert Clip.get(clip_id).title == "one"
+
+
+def test_edit_style_is_template_and_inline_over_the_clips_style(env):
+    key = env.key("acme")
+    seeded = _editable("acme")
+    clip_id, project_id = seeded["clip_ids"][0], seeded["project_id"]
+    Clip(clip_id).update(actions=[Clip.style.set({"captions": {"preset": "bold", "font": "Roboto"},
+                                                  "hook_title": {"text": "Old hook"}})])
+    t = env.call("POST", "/v1/templates", key, {"name": "Brand", "style": STYLE}).json
+    r = env.call("PATCH", f"/v1/clips/{clip_id}", key,
+                 {"template_id": t["id"], "style": {"captions": {"color": "#FFEE00"}}})
+    assert r.status == 200 and r.json["render"] is True, r.json
+    pending = Clip.get(clip_id).pending
+    caps = pending["style"]["captions"]
+    assert caps["preset"] == "pop" and caps["font"] == "Lato" and caps["color"] == "#FFEE00"  # template, inline
+    hook = pending["style"]["hook_title"]
+    assert hook["text"] == "Old hook" and hook["seconds"] == 2.5  # the clip's own fields stay under the template
+    assert pending["style"]["tighten"]["remove_silences"] is True and pending["template_id"] == t["id"]
+    assert pending["caption_style"] == "pop"
+    # a manual clip starts from the project's style, under the template
+    m = env.call("POST", f"/v1/projects/{project_id}/clips", key,
+                 {"start": 100.0, "end": 120.0, "template_id": t["id"]})
+    assert m.status == 201, m.json
+    row = Clip.get(m.json["id"])
+    assert row.style["captions"]["font"] == "Lato" and row.pending["style"] == row.style
+    assert m.json["style"]["captions"]["preset"] == "pop"
+
+
+def test_bad_edit_styles_name_the_field_and_change_nothing(env, tmp_path):
+    key = env.key("acme")
+    seeded = _editable("acme")
+    clip_id, project_id = seeded["clip_ids"][0], seeded["project_id"]
+    before = _row(clip_id)
+    theirs = env.call("POST", "/v1/templates", env.key("globex"), {"name": "Theirs", "style": STYLE}).json
+    _err(env.call("PATCH", f"/v1/clips/{clip_id}", key, {"template_id": theirs["id"]}),
+         404, "resource_missing", "template_id")
+    _err(env.call("POST", f"/v1/projects/{project_id}/clips", key,
+                  {"start": 100.0, "end": 120.0, "template_id": theirs["id"]}), 404, "resource_missing", "template_id")
+    _err(env.call("PATCH", f"/v1/clips/{clip_id}", key, {"style": {"captions": {"font": "Comic Sans"}}}),
+         400, None, "style.captions.font")
+    text = tmp_path / "logo.png"
+    text.write_text("not an image at all " * 20)
+    bad = _upload(env, key, text, "image/png")
+    _err(env.call("PATCH", f"/v1/clips/{clip_id}", key, {"style": {"watermark": {"upload_id": bad}}}),
+         400, "invalid_watermark", "style.watermark.upload_id")
+    assert _row(clip_id) == before and env.executions() == []
+    assert [c.clip_id for c in Clip.by_project.query(project_id)] == [clip_id]
+
+
+def test_a_new_watermark_is_stored_per_version_and_dropped_when_the_edit_cannot_start(env, tmp_path, monkeypatch):
+    key = env.key("acme")
+    clip_id = _editable("acme")["clip_ids"][0]
+    png = tmp_path / "real.png"
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", "color=c=red:s=64x32:d=0.1", "-frames:v", "1", str(png)])
+    good = _upload(env, key, png, "image/png")
+
+    def broken(name, payload):
+        raise RuntimeError("step functions unavailable")
+
+    monkeypatch.setattr(clip_edits, "start_pipeline", broken)
+    tenant = Clip.get(clip_id).tenant
+    prefix = storage.project_prefix(tenant, Clip.get(clip_id).project_id)
+    keys_before = set(storage.list_keys(prefix))
+    r = env.call("PATCH", f"/v1/clips/{clip_id}", key, {"style": {"watermark": {"upload_id": good}}})
+    assert r.status == 500 and Clip.get(clip_id).pending is None
+    assert set(storage.list_keys(prefix)) == keys_before  # the stored image went with the failed edit
+    monkeypatch.undo()
+    r = env.call("PATCH", f"/v1/clips/{clip_id}", key, {"style": {"watermark": {"upload_id": good}}})
+    assert r.status == 200, r.json
+    pending = Clip.get(clip_id).pending
+    assert pending["watermark_key"].endswith(f"watermark-{clip_id}-v2.png")
+    assert storage.object_size(pending["watermark_key"]) == png.stat().st_size

@@ -178,3 +178,56 @@ def test_overlong_word_shrinks(tmp_path: Path, safe_area: SafeArea) -> None:
     fs = re.search(r"\\fs(\d+)", data["events"][0]["Text"])
     assert fs and int(fs.group(1)) < int(data["style"]["Fontsize"])
     assert int(fs.group(1)) * 0.66 * 45 <= OUT_W - int(data["style"]["MarginL"]) - int(data["style"]["MarginR"])
+
+
+def _styled(tmp_path: Path, words: list[Word], data: dict[str, Any], **kw: Any) -> str:
+    from chalicelib.engine.style import Style
+
+    path = write_ass(words, Style.model_validate(data), OUT_W, OUT_H, PLATFORMS["tiktok"].safe_area,
+                     tmp_path / "s.ass", **kw)
+    assert path is not None
+    return path.read_text()
+
+
+def test_style_fields_reach_the_ass(tmp_path: Path) -> None:
+    words = [Word(t, i * 0.4, i * 0.4 + 0.3) for i, t in enumerate(["one", "two", "three", "four", "five", "six"])]
+    text = _styled(tmp_path, words, {"captions": {
+        "preset": "minimal", "font": "Lato", "size": 54, "color": "#102030", "outline_color": "#405060",
+        "background": {"color": "#FF0000", "opacity": 0.25}, "uppercase": True, "max_words_per_line": 2,
+        "max_lines": 2, "position": "middle"}})  # fmt: skip
+    style = next(ln for ln in text.splitlines() if ln.startswith("Style: Default,"))
+    fields = style[7:].split(",")
+    assert fields[1:4] == ["Lato", "54", "&H00302010"]  # BGR, alpha 00 = opaque
+    assert fields[5] == "&HBF0000FF"  # the box: red at 25 % opacity
+    assert fields[15] == "3" and fields[18] == "5"  # opaque box, centred in the middle
+    events = [ln.split(",", 9)[9] for ln in text.splitlines() if ln.startswith("Dialogue:")]
+    assert events[0] == "ONE TWO\\NTHREE FOUR" and events[1] == "FIVE SIX"  # 2 words x 2 lines
+
+
+def test_boxed_and_pop_emphasise_one_word_at_a_time(tmp_path: Path) -> None:
+    words = [Word("alpha", 0.0, 0.4), Word("beta", 0.5, 0.9), Word("gamma", 1.0, 1.4)]
+    for preset, mark in (("pop", "\\1c&H00FF8000"), ("boxed", "\\3c&H00FF8000")):
+        text = _styled(tmp_path, words, {"captions": {"preset": preset, "highlight_color": "#0080FF"}})
+        events = [ln for ln in text.splitlines() if ln.startswith("Dialogue:")]
+        assert len(events) == 3  # one per word, the whole line each time
+        spoken = ["ALPHA", "BETA", "GAMMA"] if preset == "pop" else ["alpha", "beta", "gamma"]
+        for ev, word in zip(events, spoken, strict=True):
+            assert ev.count(mark) == 1
+            assert mark in ev.split(word)[0].rsplit("{\\r}", 1)[-1]  # the mark opens right before this word
+        starts = [ts(ev.split(",")[1]) for ev in events]
+        assert starts == pytest.approx([0.0, 0.5, 1.0], abs=0.006)
+
+
+def test_hook_title_event_and_default_text(tmp_path: Path) -> None:
+    text = _styled(tmp_path, [Word("hi", 0.5, 0.9)], {"captions": {"preset": "none"},
+                                                       "hook_title": {"seconds": 2.5, "position": "top"}},
+                   title="The clip's title")
+    hook = [ln for ln in text.splitlines() if ln.startswith("Dialogue:")]
+    assert len(hook) == 1 and hook[0].startswith("Dialogue: 1,0:00:00.00,0:00:02.50,Hook,")
+    assert hook[0].endswith("The clip's title")
+    assert "Style: Hook,Roboto Black," in text and "Style: Default" not in text
+    from chalicelib.engine.style import Style
+
+    nothing = Style.model_validate({"captions": {"preset": "none"}})
+    assert write_ass([Word("hi", 0.5, 0.9)], nothing, OUT_W, OUT_H, PLATFORMS["tiktok"].safe_area,
+                     tmp_path / "n.ass", title="x") is None

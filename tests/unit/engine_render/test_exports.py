@@ -14,6 +14,7 @@ from chalicelib.engine import exports
 from chalicelib.engine.edit import snap_range
 from chalicelib.engine.errors import InvalidOptions
 from chalicelib.engine.platforms import PLATFORMS
+from chalicelib.engine.style import Style
 from chalicelib.engine.types import Transcript, Word
 
 # three sentences; 0.05 s gaps inside them, 0.6 s pauses between them
@@ -76,6 +77,13 @@ def test_ass_is_the_burned_in_file_with_corrections() -> None:
     assert exports.caption_text("ass", _clip_words(), style="none") == ""
     with pytest.raises(InvalidOptions):
         exports.caption_text("docx", _clip_words())
+    # a full style: the same file the renderer burns in (font, hook title from the clip's title)
+    styled = exports.caption_text(
+        "ass", _clip_words(), style=Style.from_dict({"captions": {"preset": "pop", "font": "Lato"},
+                                                     "hook_title": {"seconds": 1.5}}),
+        width=p.width, height=p.height, safe_area=p.safe_area, title="Pricing is a signal",
+    )
+    assert "Style: Default,Lato Black," in styled and "Hook,,0,0,0,,{\\fad(120,0)}Pricing is a signal" in styled
 
 
 READERS = {"otio": {}, "fcpxml": {}, "fcp7xml": {}, "edl": {"rate": 25}}

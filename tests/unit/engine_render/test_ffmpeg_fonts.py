@@ -1,4 +1,4 @@
-"""The ffmpeg binary, its error reporting, and the Roboto fonts handed to libass."""
+"""The ffmpeg binary, its error reporting, and the packaged fonts handed to libass."""
 
 from __future__ import annotations
 
@@ -36,13 +36,14 @@ def test_run_ffmpeg_reports_stderr_tail(tmp_path: Path) -> None:
         run_ffmpeg(["-re", "-f", "lavfi", "-i", "color=d=30", "-f", "null", "-"], timeout=0.5)
 
 
-def test_fonts_dir_only_roboto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fonts_dir_only_packaged_ttfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a private temp dir: others' renders use the real one
     d = fonts_dir()
     assert d.parent == tmp_path
     names = sorted(p.name for p in d.iterdir())
-    assert names and all(n.startswith("Roboto-") and n.endswith(".ttf") for n in names)
-    assert {"Roboto-Regular.ttf", "Roboto-Bold.ttf", "Roboto-Black.ttf"} <= set(names)
+    assert names and all(n.startswith(("Roboto-", "SourceSansPro-", "Lato-")) and n.endswith(".ttf") for n in names)
+    for family in ("Roboto", "SourceSansPro", "Lato"):
+        assert {f"{family}-Regular.ttf", f"{family}-Bold.ttf", f"{family}-Black.ttf"} <= set(names)
     assert fonts_dir() == d
     shutil.rmtree(d)  # a temp-dir cleaner ran: the folder is made again
     assert fonts_dir() == d and sorted(p.name for p in d.iterdir()) == names
@@ -76,3 +77,45 @@ def test_libass_uses_packaged_roboto(tmp_path: Path) -> None:
 def test_capture_returns_log() -> None:
     log = run_ffmpeg_capture(["-f", "lavfi", "-i", "color=d=0.2", "-f", "null", "-"], loglevel="info")
     assert "color" in log
+
+
+ACCENTED = "àáâäãåæçèéêëìíîïñòóôöõøœùúûüýÿßÀÉÈÊÇÑÖÜ"
+
+
+@pytest.mark.parametrize("family", ["Roboto", "Source Sans Pro", "Lato"])
+def test_every_family_covers_accented_latin_and_resolves_in_libass(family: str, tmp_path: Path) -> None:
+    """fontTools reads each shipped face's character map; libass finds the family in the fonts dir."""
+    from fontTools.ttLib import TTFont
+
+    from chalicelib.engine.fonts import FONT_PACKAGES, font_files
+
+    prefix = FONT_PACKAGES[family][1]
+    for weight in ("Regular", "Bold", "Black"):
+        face = next(f for f in font_files() if f.name == f"{prefix}{weight}.ttf")
+        cmap = TTFont(face).getBestCmap()
+        assert not [c for c in ACCENTED if ord(c) not in cmap], (face.name, family)
+    regular = _render_text(tmp_path / "r.ass", family, tmp_path)
+    black = _render_text(tmp_path / "b.ass", f"{family} Black", tmp_path)
+    fallback = _render_text(tmp_path / "f.ass", "No Such Font Family", tmp_path)
+    assert black.sum() > 1.2 * regular.sum()  # the Black face resolved by its family name
+    if family != "Roboto":  # libass's fallback for an unknown family may well be Roboto itself
+        assert not np.array_equal(regular, fallback)
+
+
+def test_font_choice_checks_each_shipped_family_on_its_own_files() -> None:
+    """language_unsupported looks at every shipped family (each by its own TTFs), the style's font first."""
+    from chalicelib.engine import font_choice
+    from chalicelib.engine.errors import LanguageUnsupported
+    from chalicelib.engine.fonts import FONT_FAMILIES, family_files
+
+    listed = font_choice.families()
+    assert [f for f, _ in listed] == ["Roboto", "Source Sans Pro", "Lato"]
+    assert set(FONT_FAMILIES) == {"Roboto", "Source Sans Pro", "Lato"}
+    for family, paths in listed:
+        assert paths == family_files(family) and all(p.name.startswith(family.replace(" ", "")) for p in paths)
+    assert font_choice.families("Lato")[0][0] == "Lato"
+    greek = "Καλημέρα κόσμε"
+    assert font_choice.caption_font("Straße, señal", "Lato") == "Lato"  # Lato draws Western European Latin
+    assert font_choice.caption_font(greek, "Lato") == "Roboto"  # Lato has no Greek: the next family that does
+    with pytest.raises(LanguageUnsupported):
+        font_choice.caption_font("مرحبا بالعالم", "Source Sans Pro")

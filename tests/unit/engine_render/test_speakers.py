@@ -233,3 +233,24 @@ def test_one_person_talk_plans_as_before(talk_path: Path, settings: Settings, ta
         framed = frame_clip(talk_path, CLIP_START, CLIP_END, OUT_W, OUT_H, [], layout, settings=settings)
         assert framed.plan == talk_plan
         assert {k.layout for k in framed.keyframes} <= {"focus", "fit"}
+
+
+def test_edit_layout_keyframes_show_each_span_as_asked(render_dir: Path, settings: Settings) -> None:
+    """An edit's [{at, layout}] keyframes (PATCH /v1/clips) become spans framed by the analysis: split, then focus."""
+    from chalicelib.pipeline.render import layout_spans
+
+    from .conftest import decode_frames
+
+    start, end = 2.0, 8.0
+    spans = layout_spans([{"at": 3.0, "layout": "focus"}, {"at": 0.0, "layout": "split"}], end - start)
+    assert spans == [(0.0, 3.0, "split"), (3.0, 6.0, "focus")]
+    words = [w for w, _ in script_words(start, end)]
+    framed = frame_clip(FIXTURE, start, end, W, H, words, "auto", settings=settings, layout_spans=spans)
+    assert framed.keyframes[0].layout == "split" and framed.keyframes[-1].layout == "focus"
+    assert framed.keyframes[-1].end == pytest.approx(6.0, abs=0.05)
+    out = render_dir / "edit_spans.mp4"
+    render_clip(FIXTURE, start, end, framed.plan, None, out, settings=settings)
+    frames = decode_frames(out, [1.5, 4.5])
+    stacked = sorted(who_is_in(frames[1.5]), key=lambda p: p[1])
+    assert [p for p, _ in stacked] == ["A", "B"], stacked  # both people, A in the top pane
+    assert len({p for p, _ in who_is_in(frames[4.5])}) == 1  # one person held in the crop
