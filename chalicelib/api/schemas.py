@@ -116,6 +116,13 @@ class PromptCreate(Request):
     style: Style | None = Field(None, description=STYLE_HELP + " Default: the project's style.")
 
 
+def _style_patch_schema(schema: dict[str, Any]) -> None:
+    """Document a style patch as the fields of a style (what the deep-merged result is validated against)."""
+    description = schema.get("description", "")
+    schema.clear()
+    schema.update({"anyOf": [{"$ref": "#/components/schemas/Style"}, {"type": "null"}], "description": description})
+
+
 class TemplateCreate(Request):
     """POST /v1/templates: a named style."""
 
@@ -127,7 +134,9 @@ class TemplateUpdate(Request):
     """PATCH /v1/templates/{template_id}: a new name and/or style fields (deep-merged into the saved style)."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")] | None = None
-    style: dict[str, Any] | None = Field(None, description="Style fields to change (null clears a field).")
+    style: dict[str, Any] | None = Field(
+        None, description="Style fields to change (null clears a field).", json_schema_extra=_style_patch_schema
+    )
 
 
 class ListTemplatesQuery(BaseModel):
@@ -135,8 +144,8 @@ class ListTemplatesQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(10, ge=1, le=100)
-    starting_after: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
-        None, description="Cursor: the id of the last template of the previous page."
+    starting_after: TemplateId | None = Field(
+        None, description="Cursor: the id of the last template of the previous page (404 if it is not yours)."
     )
 
 

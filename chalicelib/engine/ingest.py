@@ -19,7 +19,6 @@ from ..settings import Settings
 from .deadline import Deadline
 from .errors import NotMedia, SourceTooLarge, UrlRefused, UrlUnreachable
 from .urlguard import check_url, guarded_session
-from .ytdlp import ytdlp_download
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +183,8 @@ def download_video_page(url: str, dest_dir: Path, *, settings: Settings) -> Path
 
     Raises UrlRefused, UrlUnreachable, SourceTimeout, SourceTooLarge or NotMedia (Klipstar's messages only).
     """
+    from .ytdlp import ytdlp_download  # yt-dlp ships only in the media image, not the API's zip
+
     work = Path(tempfile.mkdtemp(prefix=".ytdlp-", dir=dest_dir))
     deadline = Deadline(settings.download_deadline_seconds)
     try:

@@ -71,6 +71,12 @@ class HookTitle(_Part):
 class Watermark(_Part):
     """A logo image over the video; off unless this object is given. Give one of upload_id and url."""
 
+    # stated in the document too: an upload_id string (and no url) or a url string (and no upload_id)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"oneOf": [
+        {"required": ["upload_id"], "properties": {"upload_id": {"type": "string"}, "url": {"type": "null"}}},
+        {"required": ["url"], "properties": {"url": {"type": "string"}, "upload_id": {"type": "null"}}},
+    ]})
+
     upload_id: Annotated[str, StringConstraints(pattern=r"^upl_[A-Za-z0-9]{1,64}$")] | None = None
     url: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = None
     corner: Corner = "top_right"

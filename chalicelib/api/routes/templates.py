@@ -30,18 +30,14 @@ def create_template(call: Call) -> Reply:
 
 
 @api_route(bp, "/v1/templates", "GET", summary="List saved styles, newest first", tag=TAG,
-           query=ListTemplatesQuery, response=TemplateList, errors=(400,))
+           query=ListTemplatesQuery, response=TemplateList, errors=(400, 404))
 def list_templates(call: Call) -> Reply:
     """Cursor pagination over the by-tenant index (no scan)."""
     query: ListTemplatesQuery = call.query
     tenant = call.principal.tenant
     last_key = None
     if query.starting_after:
-        try:
-            cursor = load_template(tenant, query.starting_after, "starting_after")
-        except ApiError:
-            raise ApiError(400, "invalid_cursor", "starting_after is not one of your templates.",
-                           param="starting_after") from None
+        cursor = load_template(tenant, query.starting_after, "starting_after")  # 404 naming starting_after
         last_key = {
             "template_id": {"S": cursor.template_id},
             "tenant": {"S": tenant},

@@ -285,7 +285,8 @@ def test_bad_edits_name_the_field_and_change_nothing(editor: Api, seeded: dict[s
         ({"words": [{"index": 999, "text": "x"}]}, 422, "words.0.index"),
         ({"layout": "zoom"}, 400, "layout"),
         ({"style": {"captions": {"preset": "neon"}}}, 400, "style.captions.preset"),
-        ({"template_id": "tpl_nope"}, 422, "template_id"),
+        ({"template_id": "tpl_nope"}, 400, "template_id"),  # not a template id at all
+        ({"template_id": "tmpl_nope"}, 404, "template_id"),  # well formed, but no such template
         ({}, 400, None),
     ]
     for body, status, param in cases:

@@ -90,7 +90,7 @@ def test_bad_style_fields_are_named(env):
     assert env.call("GET", f"/v1/templates/{t['id']}", key).json["style"] == t["style"]  # nothing half-written
     _err(env.call("POST", "/v1/projects", key,
                   {"video_url": VIDEO, "style": {"watermark": {"url": "http://169.254.169.254/logo.png"}}}),
-         400, "url_refused", "style.watermark.url")
+         422, "url_refused", "style.watermark.url")  # a well-formed URL the guard refuses
     for local in ("/etc/hostname", "file:///etc/hostname", "logo.png"):  # never a file of the server's
         _err(env.call("POST", "/v1/projects", key, {"video_url": VIDEO, "style": {"watermark": {"url": local}}}),
              400, "url_refused", "style.watermark.url")
